@@ -1,0 +1,131 @@
+# vmm — build and test.  `make` builds build/vmm and build/vmm-img;
+# `make test` installs what it needs and runs every test (see README.md).
+#
+# Sources are found by wildcard: add a .c file and it is built.
+#   vmm/main.c, vmm/vm*.c, vmm/cpu/*.c   the KVM runtime (not in unit tests)
+#   every other vmm/**/*.c              core library, unit-testable without KVM
+#   img/*.c                             vmm-img
+#   tests/unit/test_*.c                 one criterion binary each
+#   fuzz/fuzz_*.c                       one libFuzzer target each
+# Other makefiles: guest-tests/guest-tests.mk, guest-tests/testhost/testhost.mk.
+
+BUILD   ?= build
+CC      ?= gcc
+SAN     ?= 0
+V       ?= 0
+
+CFLAGS_BASE := -std=gnu11 -g -O2 -D_GNU_SOURCE -Ivmm \
+	-Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	-Wno-unused-parameter -Werror -fno-strict-aliasing -pthread
+ifeq ($(SAN),1)
+CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS_SAN := -fsanitize=address,undefined
+endif
+CFLAGS  ?=
+CFLAGS  += $(CFLAGS_BASE)
+# blk_format_qcow2 / blk_snapshot_open are weak references in vmm/block/image.c;
+# a weak reference does not pull an object out of libvmmcore.a, so force them in.
+LDLIBS  := -Wl,-u,blk_format_qcow2 -Wl,-u,blk_snapshot_open -luring -lcapstone -lfdt -lz -lzstd -pthread $(LDFLAGS_SAN)
+
+ifeq ($(V),0)
+Q := @
+else
+Q :=
+endif
+
+RUNTIME_SRCS := vmm/main.c $(wildcard vmm/vm*.c) $(wildcard vmm/cpu/*.c)
+ALL_VMM_SRCS := $(shell find vmm -name '*.c' | sort)
+CORE_SRCS    := $(filter-out $(RUNTIME_SRCS),$(ALL_VMM_SRCS))
+IMG_SRCS     := $(wildcard img/*.c)
+UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
+UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+FUZZ_SRCS    := $(wildcard fuzz/fuzz_*.c)
+
+CORE_OBJS    := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
+RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj/%.o)
+IMG_OBJS     := $(IMG_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(BUILD)/%.o)
+FUZZ_BINS    := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
+
+# firmware/*.asl -> AML -> C array, compiled into the core library
+ASL_SRCS     := $(wildcard firmware/*.asl)
+ASL_GEN      := $(ASL_SRCS:firmware/%.asl=$(BUILD)/gen/%_aml.c)
+CORE_OBJS    += $(ASL_GEN:%.c=%.o)
+
+# generated AML sources and test helper objects are pattern-chain
+# intermediates: keep them, or every make re-runs iasl and relinks tests
+.SECONDARY: $(ASL_GEN) $(UNIT_HELPER_OBJS)
+
+.PHONY: all clean test test-unit test-fuzz deps san fuzz unit-bins
+all: $(BUILD)/vmm $(BUILD)/vmm-img
+
+deps:
+	$(Q)./scripts/install-deps.sh
+
+$(BUILD)/libvmmcore.a: $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/vmm: $(RUNTIME_OBJS) $(BUILD)/libvmmcore.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $(RUNTIME_OBJS) $(BUILD)/libvmmcore.a $(LDLIBS)
+
+$(BUILD)/vmm-img: $(IMG_OBJS) $(BUILD)/libvmmcore.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $(IMG_OBJS) $(BUILD)/libvmmcore.a $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/%_aml.c: firmware/%.asl
+	@mkdir -p $(dir $@)
+	@echo "  IASL    $<"
+	$(Q)cd $(dir $@) && cp $(CURDIR)/$< $*.asl && iasl -p $*_aml -oa $*.asl >iasl-$*.log 2>&1 || { cat iasl-$*.log; exit 1; }
+	$(Q)cd $(dir $@) && xxd -i -n firmware_$*_aml $*_aml.aml > $*_aml.c
+
+$(BUILD)/gen/%_aml.o: $(BUILD)/gen/%_aml.c
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
+
+# ---- unit tests (criterion, no KVM) ----
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPER_OBJS) $(BUILD)/libvmmcore.a
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -Itests/unit -o $@ $< $(UNIT_HELPER_OBJS) $(BUILD)/libvmmcore.a -lcriterion $(LDLIBS)
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -Itests/unit -MMD -MP -c -o $@ $<
+
+test-unit: $(UNIT_BINS)
+	$(Q)./tests/run-unit.sh $(UNIT_BINS)
+
+# ---- sanitizer build: same sources, own directory ----
+unit-bins: $(UNIT_BINS)
+san:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-san SAN=1 all unit-bins
+
+# ---- fuzzing (clang + libFuzzer + ASan/UBSan) ----
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread
+build-fuzz/%: fuzz/%.c $(CORE_SRCS) $(ASL_GEN) tests/unit/fake_vm.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)clang $(FUZZ_CFLAGS) -Itests/unit -o $@ $< $(CORE_SRCS) $(ASL_GEN) tests/unit/fake_vm.c $(LDLIBS)
+fuzz: $(FUZZ_BINS)
+test-fuzz: $(FUZZ_BINS)
+	$(Q)./tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+FUZZ_SECONDS ?= 20
+
+-include guest-tests/guest-tests.mk
+-include guest-tests/testhost/testhost.mk
+
+test:
+	$(Q)./tests/run-all.sh
+
+clean:
+	rm -rf build build-san build-fuzz build-*
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_vm.h"
+
+struct fake_vm_record fake_vm;
+
+int fake_vm_init(struct vm *vm, uint64_t ram_size)
+{
+	void *ram;
+
+	memset(vm, 0, sizeof(*vm));
+	memset(&fake_vm, 0, sizeof(fake_vm));
+	vm->kvm_fd = vm->vm_fd = vm->exit_evt = -1;
+	vm->console_out_fd = -1;
+	vm->nr_vcpus = 1;
+	pthread_mutex_init(&vm->exit_lock, NULL);
+	pthread_mutex_init(&vm->irq_lock, NULL);
+	if (bus_init(&vm->pio_bus, "pio") || bus_init(&vm->mmio_bus, "mmio"))
+		return -ENOMEM;
+	vm->next_msi_gsi = 24;
+	if (!ram_size)
+		return 0;
+	ram = calloc(1, ram_size);
+	if (!ram)
+		return -ENOMEM;
+	return gm_add_region(&vm->mem, 0, ram_size, ram);
+}
+
+void fake_vm_destroy(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->mem.nr_regions; i++)
+		free(vm->mem.regions[i].hva);
+	bus_destroy(&vm->pio_bus);
+	bus_destroy(&vm->mmio_bus);
+}
+
+void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status)
+{
+	if (fake_vm.exit_requested)
+		return;
+	fake_vm.exit_requested = true;
+	fake_vm.exit_reason = reason;
+	fake_vm.exit_status = status;
+	if (vm) {
+		vm->exit_requested = true;
+		vm->exit_reason = reason;
+		vm->exit_status = status;
+	}
+}
+
+int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
+{
+	if (gsi >= FAKE_MAX_GSI)
+		return -EINVAL;
+	if (level && !fake_vm.irq_level[gsi])
+		fake_vm.irq_raises[gsi]++;
+	fake_vm.irq_level[gsi] = !!level;
+	return 0;
+}
+
+int vm_msi_signal(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	fake_vm.msi_count++;
+	fake_vm.last_msi_addr = addr;
+	fake_vm.last_msi_data = data;
+	return 0;
+}
+
+int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	fake_vm.msi_routes++;
+	return (int)vm->next_msi_gsi++;
+}
+
+int vm_msi_route_update(struct vm *vm, unsigned int gsi, uint64_t addr, uint32_t data)
+{
+	return 0;
+}
+
+int vm_msi_route_del(struct vm *vm, unsigned int gsi)
+{
+	if (!fake_vm.msi_routes)
+		return -ENOENT;
+	fake_vm.msi_routes--;
+	return 0;
+}
+
+int vm_irqfd(struct vm *vm, int fd, unsigned int gsi, bool assign)
+{
+	if (assign)
+		fake_vm.irqfds++;
+	else if (fake_vm.irqfds)
+		fake_vm.irqfds--;
+	return 0;
+}
+
+int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, unsigned int len,
+		 bool is_pio, bool assign)
+{
+	if (assign)
+		fake_vm.ioeventfds++;
+	else if (fake_vm.ioeventfds)
+		fake_vm.ioeventfds--;
+	return 0;
+}

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Logging to stderr, prefixed with "vmm: ".  The level is the one piece of
+ * process-wide state we allow outside struct vm: it is set once from the
+ * command line and read-only afterwards.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static enum log_level log_threshold = LOG_WARN;
+
+void log_set_level(enum log_level level)
+{
+	log_threshold = level;
+}
+
+enum log_level log_get_level(void)
+{
+	return log_threshold;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+	char buf[1024];
+	va_list ap;
+
+	if (level > log_threshold)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* One write per line so lines from several threads do not interleave.
+	 * \r\n: the terminal may be in raw mode while the guest runs. */
+	fprintf(stderr, "vmm: %s: %s%s", names[level], buf,
+		isatty(STDERR_FILENO) ? "\r\n" : "\n");
+}

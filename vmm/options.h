@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The command line, parsed into a plain struct (no KVM, unit-testable).
+ */
+#ifndef VMM_OPTIONS_H
+#define VMM_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "block/block.h"
+
+#define VMM_MAX_CPUS	64
+#define VMM_MAX_DISKS	16
+
+enum console_kind {
+	CONSOLE_STDIO,	/* guest output to stdout, stdin to the guest */
+	CONSOLE_NONE,	/* output dropped, no input */
+	CONSOLE_FILE,	/* output appended to a file, no input */
+};
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;		/* NULL: the default below */
+	bool flat;			/* --flat: raw binary at 0x7c00, real mode */
+	unsigned int cpus;
+	uint64_t memory;		/* bytes */
+	enum console_kind console;
+	const char *console_path;	/* CONSOLE_FILE */
+	struct disk_opts disks[VMM_MAX_DISKS];
+	unsigned int nr_disks;
+	int verbosity;			/* -v count */
+};
+
+#define VMM_DEFAULT_CPUS	1
+#define VMM_DEFAULT_MEMORY	(256ULL << 20)
+#define VMM_DEFAULT_CMDLINE	"console=ttyS0"
+
+enum opts_result {
+	OPTS_RUN,	/* cfg filled, boot */
+	OPTS_EXIT_OK,	/* --help / --version printed */
+	OPTS_ERROR,	/* message printed; exit VMM_EXIT_USAGE */
+};
+
+/*
+ * Parses argv into cfg.  Messages (help, version, errors) go to out/err.
+ * Strings in cfg point into argv.
+ */
+enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
+			    FILE *out, FILE *err);
+
+/*
+ * "256M", "1G", "65536K", "1T", or plain bytes -> *bytes.  Suffixes K/M/G/T
+ * (binary, case-insensitive, optional trailing 'B' or 'iB').  0 or -EINVAL
+ * (garbage, zero, overflow).
+ */
+int parse_size(const char *s, uint64_t *bytes);
+
+#endif
