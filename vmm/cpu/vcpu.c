@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The vCPU thread: KVM_RUN, then dispatch the exit.  Port and MMIO exits go
+ * to the buses; everything that ends the VM becomes vm_request_exit().
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "exitcode.h"
+#include "log.h"
+#include "vcpu.h"
+#include "vm.h"
+
+int vcpu_create(struct vm *vm, unsigned int id, struct vcpu *vcpu)
+{
+	void *run;
+	int fd;
+
+	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->vm = vm;
+	vcpu->id = id;
+	fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (fd < 0) {
+		int err = -errno;
+
+		log_err("cannot create vCPU %u: %s", id, strerror(errno));
+		vcpu->fd = -1;
+		return err;
+	}
+	run = mmap(NULL, (size_t)vm->vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (run == MAP_FAILED) {
+		int err = -errno;
+
+		log_err("cannot map vCPU %u's run area: %s", id, strerror(errno));
+		close(fd);
+		vcpu->fd = -1;
+		return err;
+	}
+	vcpu->fd = fd;
+	vcpu->run = run;
+	return 0;
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, (size_t)vcpu->vm->vcpu_mmap_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}
+
+static void vcpu_handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+	uint32_t i;
+
+	for (i = 0; i < run->io.count; i++) {
+		if (bus_access(&vcpu->vm->pio_bus, run->io.port, data, run->io.size, is_write) &&
+		    log_get_level() >= LOG_DEBUG)
+			log_debug("vCPU %u: unhandled port %s 0x%x size %u", vcpu->id,
+				  is_write ? "write" : "read", run->io.port, run->io.size);
+		data += run->io.size;
+	}
+}
+
+static void vcpu_handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	unsigned int len = run->mmio.len;
+
+	if (len > sizeof(run->mmio.data))
+		len = sizeof(run->mmio.data);
+	if (bus_access(&vcpu->vm->mmio_bus, run->mmio.phys_addr, run->mmio.data, len,
+		       run->mmio.is_write))
+		log_debug("vCPU %u: unhandled MMIO %s 0x%llx len %u", vcpu->id,
+			  run->mmio.is_write ? "write" : "read",
+			  (unsigned long long)run->mmio.phys_addr, len);
+}
+
+/* Returns true while the vCPU should keep running. */
+static bool vcpu_handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct vm *vm = vcpu->vm;
+	char why[128];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_handle_io(vcpu);
+		return true;
+	case KVM_EXIT_MMIO:
+		vcpu_handle_mmio(vcpu);
+		return true;
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_HLT:
+		/* only without an in-kernel LAPIC; keep waiting for interrupts */
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		vcpu_crash_report(vcpu, "triple fault (KVM_EXIT_SHUTDOWN)");
+		vm_request_exit(vm, VM_EXIT_TRIPLE_FAULT, VMM_EXIT_TRIPLE_FAULT);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			vm_request_exit(vm, VM_EXIT_POWEROFF, VMM_EXIT_OK);
+			return false;
+		case KVM_SYSTEM_EVENT_RESET:
+			vm_request_exit(vm, VM_EXIT_RESET, VMM_EXIT_OK);
+			return false;
+		case KVM_SYSTEM_EVENT_CRASH:
+			vm_request_exit(vm, VM_EXIT_PANIC, VMM_EXIT_PANIC);
+			return false;
+		}
+		snprintf(why, sizeof(why), "unknown system event %u", run->system_event.type);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(why, sizeof(why), "KVM internal error, suberror %u%s",
+			 run->internal.suberror,
+			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+			 " (instruction emulation failed)" : "");
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(why, sizeof(why), "VM entry failed, hardware reason 0x%llx",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	default:
+		snprintf(why, sizeof(why), "unhandled VM exit, reason %u", run->exit_reason);
+		break;
+	}
+	vcpu_crash_report(vcpu, why);
+	vm_request_exit(vm, VM_EXIT_INTERNAL, VMM_EXIT_INTERNAL);
+	return false;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+	char name[16];
+	sigset_t set;
+
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
+	pthread_setname_np(pthread_self(), name);
+	/* only the kick signal reaches this thread; it interrupts KVM_RUN */
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	for (;;) {
+		if (__atomic_load_n(&vm->exit_requested, __ATOMIC_ACQUIRE))
+			break;
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu->run->immediate_exit = 0;
+				continue;
+			}
+			log_err("vCPU %u: KVM_RUN failed: %s", vcpu->id, strerror(errno));
+			vm_request_exit(vm, VM_EXIT_INTERNAL, VMM_EXIT_INTERNAL);
+			break;
+		}
+		if (!vcpu_handle_exit(vcpu))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	int ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+
+	if (ret) {
+		log_err("cannot start vCPU %u thread: %s", vcpu->id, strerror(ret));
+		return -ret;
+	}
+	vcpu->thread_started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (!vcpu->thread_started)
+		return;
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_join(struct vcpu *vcpu)
+{
+	if (!vcpu->thread_started)
+		return;
+	pthread_join(vcpu->thread, NULL);
+	vcpu->thread_started = false;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vCPUs: one thread each, running KVM_RUN and dispatching exits to the
+ * buses.  The loop returns an outcome instead of exiting the process; the
+ * main thread decides what the VM does.
+ */
+#ifndef VMM_VCPU_H
+#define VMM_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+struct vm;
+struct boot_entry;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+};
+
+int vcpu_create(struct vm *vm, unsigned int id, struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+
+/* x86.c: CPUID, MSRs, FPU, LAPIC LINT0/1 for every vCPU. */
+int vcpu_init_x86(struct vcpu *vcpu);
+/* x86_boot.c: the boot vCPU's registers, GDT and page tables for entry. */
+int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_entry *entry);
+
+int vcpu_start(struct vcpu *vcpu);
+/* Makes a running vCPU leave KVM_RUN and its thread return. */
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_join(struct vcpu *vcpu);
+
+/* crash.c: registers, segments, control registers, code at RIP (capstone). */
+void vcpu_crash_report(struct vcpu *vcpu, const char *why);
+
+/* Signal used to kick vCPU threads out of KVM_RUN. */
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+#endif
