@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal to vmm/boot: helpers shared by the protocol loaders.
+ * Everything read from a kernel file is untrusted: lengths and offsets are
+ * checked against the buffer before use, guest addresses through gm_ptr().
+ */
+#ifndef VMM_BOOT_LOADER_H
+#define VMM_BOOT_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "boot/boot.h"
+
+static inline uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t get_le64(const uint8_t *p)
+{
+	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+static inline void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void put_le32(uint8_t *p, uint32_t v)
+{
+	put_le16(p, (uint16_t)v);
+	put_le16(p + 2, (uint16_t)(v >> 16));
+}
+
+static inline void put_le64(uint8_t *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* True when [off, off+len) lies inside a buffer of size total (no overflow). */
+static inline bool buf_has(size_t total, uint64_t off, uint64_t len)
+{
+	return off <= total && len <= total - off;
+}
+
+/* Writes "fmt..." into err and returns ret (a negative errno). */
+int boot_err(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The cmdline boot_load passes: in->cmdline or the default. */
+const char *boot_cmdline(const struct boot_input *in);
+
+/*
+ * Copies the initrd page-aligned to the top of low RAM, below limit_end and at
+ * or above kernel_end.  *addr gets its guest address.
+ */
+int boot_place_initrd(struct guest_mem *gm, const struct boot_input *in,
+		      uint64_t kernel_end, uint64_t limit_end, uint64_t *addr,
+		      char *err, size_t errlen);
+
+/* Copies a NUL-terminated string to gpa; -E2BIG if longer than max - 1. */
+int boot_put_string(struct guest_mem *gm, uint64_t gpa, const char *s, size_t max);
+
+/* ---- ELF (elf.c) ---- */
+struct elf_image {
+	bool is64;
+	uint16_t machine;
+	uint64_t entry;
+	uint64_t phoff;
+	unsigned int phnum;
+	unsigned int phentsize;
+};
+
+struct elf_phdr {
+	uint32_t type;
+	uint64_t offset, vaddr, paddr, filesz, memsz;
+};
+
+#define PT_LOAD		1
+#define PT_NOTE		4
+
+/* 1 if buf starts with the ELF magic, else 0. */
+bool elf_is_elf(const uint8_t *buf, size_t len);
+/* Parses and checks the ELF header and program header table. 0 or -ENOEXEC (err written). */
+int elf_parse(const uint8_t *buf, size_t len, struct elf_image *elf,
+	      const char *name, char *err, size_t errlen);
+/* Program header i (i < elf->phnum), already bounds-checked by elf_parse. */
+void elf_phdr(const uint8_t *buf, const struct elf_image *elf, unsigned int i,
+	      struct elf_phdr *ph);
+/*
+ * Checks every PT_LOAD segment (inside the file, inside RAM at or above
+ * 1 MiB), then copies them to p_paddr and zeroes their bss.  *end gets the
+ * highest segment end.
+ */
+int elf_load(struct guest_mem *gm, const uint8_t *buf, size_t len,
+	     const struct elf_image *elf, uint64_t *end,
+	     const char *name, char *err, size_t errlen);
+
+/* ---- the protocols: each returns 1 "not mine", 0 loaded, or -errno ---- */
+int boot_flat(struct guest_mem *gm, const struct boot_input *in,
+	      struct boot_entry *entry, char *err, size_t errlen);
+int boot_bzimage(struct guest_mem *gm, const struct boot_input *in,
+		 struct boot_entry *entry, char *err, size_t errlen);
+int boot_multiboot(struct guest_mem *gm, const struct boot_input *in,
+		   struct boot_entry *entry, char *err, size_t errlen);
+int boot_pvh(struct guest_mem *gm, const struct boot_input *in,
+	     struct boot_entry *entry, char *err, size_t errlen);
+
+#endif
