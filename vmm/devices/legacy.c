@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Creates and registers the legacy platform devices (see legacy.h for the
+ * port map) as one unit owned by vm->legacy.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "legacy.h"
+#include "log.h"
+#include "vm.h"
+
+int legacy_devices_create(struct vm *vm)
+{
+	struct legacy_devices *ld;
+	int ret;
+
+	ld = calloc(1, sizeof(*ld));
+	if (!ld)
+		return -ENOMEM;
+	ret = i8042_register(&ld->i8042, vm);
+	if (ret)
+		goto err_free;
+	ret = rtc_register(&ld->rtc, vm);
+	if (ret)
+		goto err_i8042;
+	ret = fwcfg_register(&ld->fwcfg, vm);
+	if (ret)
+		goto err_rtc;
+	ret = acpi_pm_register(&ld->pm, vm);
+	if (ret)
+		goto err_fwcfg;
+	ret = debug_exit_register(vm);
+	if (ret)
+		goto err_pm;
+	ld->have_debug_exit = true;
+	ret = pvpanic_register(vm);
+	if (ret)
+		goto err_debug_exit;
+	ld->have_pvpanic = true;
+	vm->legacy = ld;
+	return 0;
+
+err_debug_exit:
+	debug_exit_unregister(vm);
+err_pm:
+	acpi_pm_unregister(&ld->pm);
+err_fwcfg:
+	fwcfg_unregister(&ld->fwcfg);
+err_rtc:
+	rtc_unregister(&ld->rtc);
+err_i8042:
+	i8042_unregister(&ld->i8042);
+err_free:
+	free(ld);
+	log_err("cannot register the legacy devices: %s", strerror(-ret));
+	return ret;
+}
+
+void legacy_devices_destroy(struct vm *vm)
+{
+	struct legacy_devices *ld = vm->legacy;
+
+	if (!ld)
+		return;
+	if (ld->have_pvpanic)
+		pvpanic_unregister(vm);
+	if (ld->have_debug_exit)
+		debug_exit_unregister(vm);
+	acpi_pm_unregister(&ld->pm);
+	fwcfg_unregister(&ld->fwcfg);
+	rtc_unregister(&ld->rtc);
+	i8042_unregister(&ld->i8042);
+	free(ld);
+	vm->legacy = NULL;
+}
