@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * qcow2 (versions 2 and 3) internals, shared by vmm/block/qcow2_*.c and
+ * vmm-img.  Layout per QEMU's docs/interop/qcow2.txt: big-endian header,
+ * two-level L1/L2 mapping, refcount table -> refcount blocks.
+ *
+ * Metadata is written through (every change goes to the file at once, in
+ * crash-safe order: data, then refcounts, then L2, then L1); a small
+ * set-associative cache keeps L2 tables and refcount blocks in memory.
+ * One mutex per image serialises metadata access.
+ */
+#ifndef VMM_BLOCK_QCOW2_H
+#define VMM_BLOCK_QCOW2_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "block/block.h"
+
+#define QCOW2_MAGIC		0x514649fbu	/* "QFI\xfb" */
+#define QCOW2_MIN_CLUSTER_BITS	9
+#define QCOW2_MAX_CLUSTER_BITS	21
+#define QCOW2_MAX_BACKING_DEPTH	32
+#define QCOW2_MAX_L1_BYTES	(32u << 20)
+#define QCOW2_MAX_RT_BYTES	(8u << 20)
+#define QCOW2_MAX_SIZE		(1ull << 55)	/* virtual size limit, bytes */
+
+#define QCOW2_INCOMPAT_DIRTY	(1ull << 0)
+#define QCOW2_INCOMPAT_CORRUPT	(1ull << 1)
+#define QCOW2_INCOMPAT_DATA_FILE (1ull << 2)
+#define QCOW2_INCOMPAT_COMPRESSION (1ull << 3)
+#define QCOW2_INCOMPAT_EXTL2	(1ull << 4)
+#define QCOW2_COMPAT_LAZY_REFCOUNTS (1ull << 0)
+
+#define QCOW2_EXT_END		0x00000000u
+#define QCOW2_EXT_BACKING_FMT	0xe2792acau
+#define QCOW2_EXT_FEATURES	0x6803f857u
+#define QCOW2_EXT_DATA_FILE	0x44415441u
+#define QCOW2_EXT_CRYPTO	0x0537be77u
+
+#define QCOW2_OFLAG_COPIED	(1ull << 63)
+#define QCOW2_OFLAG_COMPRESSED	(1ull << 62)
+#define QCOW2_OFLAG_ZERO	(1ull << 0)
+#define QCOW2_OFFSET_MASK	0x00fffffffffffe00ull
+
+#define QCOW2_COMPRESS_ZLIB	0
+#define QCOW2_COMPRESS_ZSTD	1
+
+/* Parsed header (host byte order). */
+struct qcow2_header {
+	uint32_t version;
+	uint64_t backing_file_offset;
+	uint32_t backing_file_size;
+	uint32_t cluster_bits;
+	uint64_t size;
+	uint32_t crypt_method;
+	uint32_t l1_size;
+	uint64_t l1_table_offset;
+	uint64_t refcount_table_offset;
+	uint32_t refcount_table_clusters;
+	uint32_t nb_snapshots;
+	uint64_t snapshots_offset;
+	uint64_t incompat;
+	uint64_t compat;
+	uint64_t autoclear;
+	uint32_t refcount_order;
+	uint32_t header_length;
+	uint8_t compression_type;
+	char backing_file[1024];
+	char backing_fmt[32];
+};
+
+/* One cached table (L2 table or refcount block), keyed by host offset. */
+struct qcow2_cache_entry {
+	uint64_t offset;	/* 0: empty */
+	uint64_t lru;
+	uint8_t *data;		/* one cluster */
+};
+
+struct qcow2_cache {
+	struct qcow2_cache_entry *e;
+	unsigned int nsets, ways;
+	uint64_t tick;
+};
+
+struct qcow2 {
+	struct blk_image img;
+	int fd;
+	pthread_mutex_t lock;
+	struct qcow2_header h;
+	uint32_t cluster_size;
+	uint32_t l2_bits;		/* entries per L2 table = 1 << l2_bits */
+	uint32_t refcount_bits;
+	uint32_t rb_bits;		/* refcounts per block = 1 << rb_bits */
+	uint64_t *l1;			/* host order */
+	uint64_t *rt;			/* refcount table, host order */
+	uint64_t rt_entries;
+	struct qcow2_cache l2c, rbc;
+	uint64_t free_hint;		/* first cluster index worth searching */
+	uint64_t pool[64];		/* cluster << 1 | may-hold-old-data: refcount 1, unused */
+	unsigned int pool_n;
+	uint64_t cbytes_off;		/* compressed packing cursor (host byte), 0 none */
+	struct blk_image *backing;
+	uint8_t *zbuf;			/* 2 clusters: compressed bytes */
+	uint8_t *cbuf;			/* 1 cluster: decompressed cluster */
+	uint8_t *wbuf;			/* 1 cluster: allocating-write buffer */
+	void *zctx;			/* zstd decompression context */
+};
+
+/* qcow2_header.c */
+bool qcow2_probe(const uint8_t *buf, size_t len);
+int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
+		      uint64_t file_size, char *err, size_t errlen);
+int qcow2_write_header_fields(struct qcow2 *q);
+int qcow2_chain_check(const char *path, char *err, size_t errlen);
+void qcow2_backing_path(const char *image, const char *backing, char *out, size_t outlen);
+/* Opens a backing file read-only (raw or qcow2, probed unless fmt given). */
+int qcow2_open_any(const char *path, const char *fmt, bool readonly,
+		   enum disk_cache cache, struct blk_image **out, char *err, size_t errlen);
+
+/* qcow2_cache.c */
+int qcow2_cache_init(struct qcow2_cache *c, unsigned int entries, uint32_t cluster_size);
+void qcow2_cache_free(struct qcow2_cache *c);
+/* Returns the table at host offset off (read from fd on a miss), or NULL. */
+uint8_t *qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t off, bool fresh, int *ret);
+void qcow2_cache_drop(struct qcow2_cache *c, uint64_t off);
+
+/* qcow2_refcount.c */
+int qcow2_get_refcount(struct qcow2 *q, uint64_t cluster, uint64_t *rc);
+int qcow2_update_refcount(struct qcow2 *q, uint64_t cluster, int64_t delta);
+int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off, bool *reused);
+int qcow2_alloc_run(struct qcow2 *q, uint64_t n, uint64_t *host_off);
+void qcow2_free_bytes(struct qcow2 *q, uint64_t off, uint64_t len);
+int qcow2_release_pool(struct qcow2 *q);
+int qcow2_sync(struct qcow2 *q);
+
+/* qcow2_cluster.c */
+int qcow2_get_l2_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry);
+int qcow2_set_l2_entry(struct qcow2 *q, uint64_t voff, uint64_t entry);
+int qcow2_ensure_l2(struct qcow2 *q, uint64_t voff);
+int qcow2_grow_l1(struct qcow2 *q, uint64_t new_l1_size);
+
+/* qcow2_compress.c */
+int qcow2_decompress(struct qcow2 *q, uint64_t entry, uint8_t *out);
+void qcow2_free_compressed(struct qcow2 *q, uint64_t entry);
+/* Deflates one cluster; returns compressed length or 0 if it does not shrink. */
+size_t qcow2_deflate(const uint8_t *in, size_t len, uint8_t *out, size_t outlen);
+int qcow2_write_compressed(struct blk_image *img, uint64_t voff, const uint8_t *buf);
+
+/* qcow2_io.c */
+extern const struct blk_image_ops qcow2_ops;
+
+/* qcow2_open.c */
+const struct blk_format *qcow2_format(void);
+void qcow2_close_image(struct blk_image *img);
+
+/* qcow2_create.c */
+struct qcow2_create_opts {
+	uint64_t size;
+	uint32_t cluster_size;		/* 0: 64 KiB */
+	int version;			/* 0: 3 */
+	const char *backing;		/* as written in the header */
+	const char *backing_fmt;	/* NULL: none */
+};
+int qcow2_create(const char *path, const struct qcow2_create_opts *o, char *err, size_t errlen);
+int qcow2_resize(struct blk_image *img, uint64_t new_size, char *err, size_t errlen);
+
+/* qcow2_check.c */
+#define QCOW2_FIX_LEAKS		1	/* lower refcounts above the references */
+#define QCOW2_FIX_ERRORS	2	/* raise refcounts below the references */
+#define QCOW2_CHECK_QUIET	4	/* no per-cluster lines on stderr */
+struct qcow2_check_result {
+	uint64_t corruptions, leaks, leaks_fixed, errors_fixed, allocated, total;
+};
+int qcow2_check(struct blk_image *img, int flags, struct qcow2_check_result *r,
+		char *err, size_t errlen);
+
+static inline struct qcow2 *qcow2_of(struct blk_image *img) { return img->priv; }
+
+static inline uint64_t qcow2_be64(const uint8_t *p)
+{
+	return ((uint64_t)p[0] << 56) | ((uint64_t)p[1] << 48) | ((uint64_t)p[2] << 40) |
+	       ((uint64_t)p[3] << 32) | ((uint64_t)p[4] << 24) | ((uint64_t)p[5] << 16) |
+	       ((uint64_t)p[6] << 8) | p[7];
+}
+
+static inline uint32_t qcow2_be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline void qcow2_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = v & 0xff;
+}
+
+static inline void qcow2_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = v & 0xff;
+}
+
+#endif

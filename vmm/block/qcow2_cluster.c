@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+/*
+ * qcow2 guest -> host mapping: L1 table (in memory) -> L2 tables (cached),
+ * L2 table allocation, and L1 growth.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "block/qcow2.h"
+#include "log.h"
+
+static int l2_table(struct qcow2 *q, uint64_t voff, bool alloc, uint8_t **tbl, uint64_t *l2_off)
+{
+	uint64_t l1_idx = voff >> (q->h.cluster_bits + q->l2_bits), l1e, off;
+	int ret = -EIO;
+	bool reused;
+	uint8_t ent[8];
+
+	*tbl = NULL;
+	if (l1_idx >= q->h.l1_size)
+		return alloc ? -EINVAL : 0;
+	l1e = q->l1[l1_idx];
+	off = l1e & QCOW2_OFFSET_MASK;
+	if (off) {
+		if (off & (q->cluster_size - 1)) {
+			log_err("%s: qcow2 L2 table offset 0x%llx is not cluster aligned",
+				q->img.path, (unsigned long long)off);
+			return -EIO;
+		}
+		if (alloc && !(l1e & QCOW2_OFLAG_COPIED)) {
+			log_err("%s: qcow2 shared L2 tables (internal snapshots) cannot be written",
+				q->img.path);
+			return -ENOTSUP;
+		}
+		*tbl = qcow2_cache_get(q, &q->l2c, off, false, &ret);
+		*l2_off = off;
+		return *tbl ? 0 : ret;
+	}
+	if (!alloc)
+		return 0;
+	ret = qcow2_alloc_cluster(q, &off, &reused);
+	if (ret < 0)
+		return ret;
+	*tbl = qcow2_cache_get(q, &q->l2c, off, true, &ret);
+	if (!*tbl)
+		return ret;
+	if (pwrite(q->fd, *tbl, q->cluster_size, (off_t)off) != (ssize_t)q->cluster_size)
+		goto io_err;
+	if (reused && (ret = qcow2_sync(q)) < 0)
+		goto err;
+	qcow2_put64(ent, off | QCOW2_OFLAG_COPIED);
+	if (pwrite(q->fd, ent, 8, (off_t)(q->h.l1_table_offset + l1_idx * 8)) != 8)
+		goto io_err;
+	q->l1[l1_idx] = off | QCOW2_OFLAG_COPIED;
+	*l2_off = off;
+	return 0;
+io_err:
+	ret = errno ? -errno : -EIO;
+err:
+	qcow2_cache_drop(&q->l2c, off);
+	*tbl = NULL;
+	return ret;
+}
+
+int qcow2_get_l2_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry)
+{
+	uint8_t *tbl;
+	uint64_t l2_off;
+	int ret = l2_table(q, voff, false, &tbl, &l2_off);
+
+	*entry = 0;
+	if (ret < 0 || !tbl)
+		return ret;
+	*entry = qcow2_be64(tbl + ((voff >> q->h.cluster_bits) & ((1ull << q->l2_bits) - 1)) * 8);
+	return 0;
+}
+
+/* Allocates the L2 table for voff if missing (before its data, for locality). */
+int qcow2_ensure_l2(struct qcow2 *q, uint64_t voff)
+{
+	uint8_t *tbl;
+	uint64_t l2_off;
+
+	return l2_table(q, voff, true, &tbl, &l2_off);
+}
+
+int qcow2_set_l2_entry(struct qcow2 *q, uint64_t voff, uint64_t entry)
+{
+	uint8_t *tbl;
+	uint64_t l2_off, idx = (voff >> q->h.cluster_bits) & ((1ull << q->l2_bits) - 1);
+	int ret = l2_table(q, voff, true, &tbl, &l2_off);
+
+	if (ret < 0)
+		return ret;
+	qcow2_put64(tbl + idx * 8, entry);
+	if (pwrite(q->fd, tbl + idx * 8, 8, (off_t)(l2_off + idx * 8)) != 8) {
+		qcow2_cache_drop(&q->l2c, l2_off);
+		return errno ? -errno : -EIO;
+	}
+	return 0;
+}
+
+int qcow2_grow_l1(struct qcow2 *q, uint64_t new_l1_size)
+{
+	uint64_t cs = q->cluster_size, bytes = new_l1_size * 8, nc = (bytes + cs - 1) / cs;
+	uint64_t off, old_off = q->h.l1_table_offset, old_bytes = (uint64_t)q->h.l1_size * 8;
+	uint64_t *nl1;
+	uint8_t *buf;
+	int ret;
+
+	if (new_l1_size <= q->h.l1_size)
+		return 0;
+	if (bytes > QCOW2_MAX_L1_BYTES)
+		return -EFBIG;
+	nl1 = calloc(new_l1_size, 8);
+	buf = calloc(nc, cs);
+	if (!nl1 || !buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	memcpy(nl1, q->l1, old_bytes);
+	for (uint64_t i = 0; i < new_l1_size; i++)
+		qcow2_put64(buf + i * 8, nl1[i]);
+	ret = qcow2_alloc_run(q, nc, &off);
+	if (ret < 0)
+		goto out;
+	if (pwrite(q->fd, buf, nc * cs, (off_t)off) != (ssize_t)(nc * cs)) {
+		ret = errno ? -errno : -EIO;
+		goto out;
+	}
+	ret = qcow2_sync(q);
+	if (ret < 0)
+		goto out;
+	q->h.l1_size = (uint32_t)new_l1_size;
+	q->h.l1_table_offset = off;
+	ret = qcow2_write_header_fields(q);
+	if (ret == 0)
+		ret = qcow2_sync(q);
+	if (ret < 0)
+		goto out;
+	free(q->l1);
+	q->l1 = nl1;
+	nl1 = NULL;
+	if (old_bytes)
+		qcow2_free_bytes(q, old_off, old_bytes);
+out:
+	free(nl1);
+	free(buf);
+	return ret;
+}

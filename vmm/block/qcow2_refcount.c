@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: MIT
+/*
+ * qcow2 refcounts and cluster allocation.
+ *
+ * Crash-safety rule: a refcount is raised (and synced) before anything on
+ * disk references the cluster, and lowered only after the reference is gone,
+ * so the on-disk refcount is never below the on-disk references.  Clusters
+ * are taken in batches (the pool): one fdatasync per batch; unused ones are
+ * given back on close (a crash leaks them, which check -r leaks repairs).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "block/qcow2.h"
+#include "log.h"
+
+int qcow2_sync(struct qcow2 *q)
+{
+	if (q->img.cache == DISK_CACHE_UNSAFE)
+		return 0;
+	return fdatasync(q->fd) < 0 ? -errno : 0;
+}
+
+static uint64_t rb_get(const struct qcow2 *q, const uint8_t *blk, uint64_t i)
+{
+	uint32_t w = q->refcount_bits;
+	uint64_t v = 0;
+
+	if (w < 8)
+		return (blk[i * w / 8] >> (i * w % 8)) & ((1u << w) - 1);
+	for (uint32_t b = 0; b < w / 8; b++)
+		v = (v << 8) | blk[i * (w / 8) + b];
+	return v;
+}
+
+/* Sets entry i; returns the byte range touched in *boff and *blen. */
+static void rb_set(const struct qcow2 *q, uint8_t *blk, uint64_t i, uint64_t v,
+		   size_t *boff, size_t *blen)
+{
+	uint32_t w = q->refcount_bits;
+
+	if (w < 8) {
+		uint8_t mask = (uint8_t)(((1u << w) - 1) << (i * w % 8));
+
+		blk[i * w / 8] = (uint8_t)((blk[i * w / 8] & ~mask) | ((v << (i * w % 8)) & mask));
+		*boff = i * w / 8;
+		*blen = 1;
+		return;
+	}
+	for (int b = (int)(w / 8) - 1; b >= 0; b--, v >>= 8)
+		blk[i * (w / 8) + (uint64_t)b] = v & 0xff;
+	*boff = i * (w / 8);
+	*blen = w / 8;
+}
+
+static uint64_t rc_max(const struct qcow2 *q)
+{
+	return q->refcount_bits == 64 ? UINT64_MAX : (1ull << q->refcount_bits) - 1;
+}
+
+int qcow2_get_refcount(struct qcow2 *q, uint64_t cluster, uint64_t *rc)
+{
+	uint64_t idx = cluster >> q->rb_bits;
+	uint8_t *blk;
+	int ret = -EIO;
+
+	*rc = 0;
+	if (idx >= q->rt_entries || !(q->rt[idx] & QCOW2_OFFSET_MASK))
+		return 0;
+	blk = qcow2_cache_get(q, &q->rbc, q->rt[idx] & QCOW2_OFFSET_MASK, false, &ret);
+	if (!blk)
+		return ret;
+	*rc = rb_get(q, blk, cluster & ((1ull << q->rb_bits) - 1));
+	return 0;
+}
+
+static uint64_t end_cluster(struct qcow2 *q)
+{
+	struct stat st;
+	uint64_t e = 0;
+
+	if (fstat(q->fd, &st) == 0)
+		e = ((uint64_t)st.st_size + q->cluster_size - 1) >> q->h.cluster_bits;
+	for (unsigned int i = 0; i < q->pool_n; i++)
+		if ((q->pool[i] >> 1) + 1 > e)
+			e = (q->pool[i] >> 1) + 1;
+	return e;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	ssize_t n = pwrite(fd, buf, len, (off_t)off);
+
+	if (n == (ssize_t)len)
+		return 0;
+	return n < 0 ? -errno : -EIO;
+}
+
+/* Grows the refcount table so that index min_idx exists. */
+static int grow_table(struct qcow2 *q, uint64_t min_idx, uint64_t avoid)
+{
+	uint64_t cs = q->cluster_size, e = end_cluster(q), new_n, tc, nb = 0, end;
+	uint64_t *missing = NULL, nmiss = 0, *nt = NULL;
+	uint8_t *blocks = NULL;
+	uint64_t old_off = q->h.refcount_table_offset, old_clusters = q->h.refcount_table_clusters;
+	int ret;
+
+	if (e <= avoid)		/* the cluster being allocated stays free for its caller */
+		e = avoid + 1;
+	new_n = q->rt_entries * 2;
+	if (new_n <= min_idx)
+		new_n = min_idx + 1;
+	for (;;) {
+		tc = (new_n * 8 + cs - 1) / cs;
+		new_n = tc * cs / 8;
+		end = e + tc + nb;
+		if (((end - 1) >> q->rb_bits) >= new_n) {
+			new_n = ((end - 1) >> q->rb_bits) + 1;
+			continue;
+		}
+		nmiss = 0;
+		for (uint64_t r = e >> q->rb_bits; r <= (end - 1) >> q->rb_bits; r++)
+			if (r >= q->rt_entries || !q->rt[r])
+				nmiss++;
+		if (nmiss == nb)
+			break;
+		nb = nmiss;
+	}
+	if (tc * cs > QCOW2_MAX_RT_BYTES) {
+		log_err("%s: qcow2 refcount table would exceed %u bytes", q->img.path,
+			QCOW2_MAX_RT_BYTES);
+		return -EFBIG;
+	}
+	missing = calloc(nb + 1, sizeof(*missing));
+	nt = calloc(new_n, sizeof(*nt));
+	blocks = calloc(nb + 1, cs);
+	if (!missing || !nt || !blocks) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	nmiss = 0;
+	for (uint64_t r = e >> q->rb_bits; r <= (end - 1) >> q->rb_bits; r++)
+		if (r >= q->rt_entries || !q->rt[r])
+			missing[nmiss++] = r;
+	memcpy(nt, q->rt, q->rt_entries * 8);
+	for (uint64_t k = 0; k < nb; k++)
+		nt[missing[k]] = (e + tc + k) * cs;
+	/* refcounts for the new table and blocks: existing blocks first */
+	for (uint64_t c = e; c < end; c++) {
+		uint64_t r = c >> q->rb_bits, k;
+		size_t bo, bl;
+
+		for (k = 0; k < nb && missing[k] != r; k++)
+			;
+		if (k == nb) {
+			ret = qcow2_update_refcount(q, c, 1);
+			if (ret < 0)
+				goto out;
+			continue;
+		}
+		rb_set(q, blocks + k * cs, c & ((1ull << q->rb_bits) - 1), 1, &bo, &bl);
+	}
+	for (uint64_t k = 0; k < nb; k++) {
+		ret = pwrite_all(q->fd, blocks + k * cs, cs, (e + tc + k) * cs);
+		if (ret < 0)
+			goto out;
+	}
+	{
+		uint8_t *tb = calloc(tc, cs);
+
+		if (!tb) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		for (uint64_t i = 0; i < new_n; i++)
+			qcow2_put64(tb + i * 8, nt[i]);
+		ret = pwrite_all(q->fd, tb, tc * cs, e * cs);
+		free(tb);
+		if (ret < 0)
+			goto out;
+	}
+	ret = qcow2_sync(q);
+	if (ret < 0)
+		goto out;
+	q->h.refcount_table_offset = e * cs;
+	q->h.refcount_table_clusters = (uint32_t)tc;
+	ret = qcow2_write_header_fields(q);
+	if (ret < 0)
+		goto out;
+	ret = qcow2_sync(q);
+	if (ret < 0)
+		goto out;
+	free(q->rt);
+	q->rt = nt;
+	q->rt_entries = new_n;
+	nt = NULL;
+	qcow2_free_bytes(q, old_off, old_clusters * cs);
+out:
+	free(missing);
+	free(nt);
+	free(blocks);
+	return ret;
+}
+
+/* Makes sure the refcount block covering cluster exists. */
+static int ensure_block(struct qcow2 *q, uint64_t cluster)
+{
+	uint64_t idx = cluster >> q->rb_bits, b, cs = q->cluster_size;
+	uint8_t *blk, ent[8];
+	size_t bo, bl;
+	int ret = 0;
+
+	if (idx >= q->rt_entries) {
+		ret = grow_table(q, idx, cluster);
+		if (ret < 0)
+			return ret;
+	}
+	if (q->rt[idx])
+		return 0;
+	/* no block: every cluster in the range is free; put it at the start */
+	b = idx << q->rb_bits;
+	if (b == cluster)
+		b++;
+	blk = qcow2_cache_get(q, &q->rbc, b * cs, true, &ret);
+	if (!blk)
+		return ret;
+	rb_set(q, blk, b & ((1ull << q->rb_bits) - 1), 1, &bo, &bl);
+	ret = pwrite_all(q->fd, blk, cs, b * cs);
+	if (ret == 0)
+		ret = qcow2_sync(q);
+	if (ret < 0) {
+		qcow2_cache_drop(&q->rbc, b * cs);
+		return ret;
+	}
+	qcow2_put64(ent, b * cs);
+	ret = pwrite_all(q->fd, ent, 8, q->h.refcount_table_offset + idx * 8);
+	if (ret < 0)
+		return ret;
+	q->rt[idx] = b * cs;
+	return 0;
+}
+
+int qcow2_update_refcount(struct qcow2 *q, uint64_t cluster, int64_t delta)
+{
+	uint64_t idx, old, nv, i;
+	uint8_t *blk;
+	size_t bo, bl;
+	int ret = -EIO;
+
+	if (delta > 0) {
+		ret = ensure_block(q, cluster);
+		if (ret < 0)
+			return ret;
+	}
+	idx = cluster >> q->rb_bits;
+	if (idx >= q->rt_entries || !q->rt[idx]) {
+		log_err("%s: qcow2 refcount of cluster %llu would drop below zero",
+			q->img.path, (unsigned long long)cluster);
+		return -EIO;
+	}
+	blk = qcow2_cache_get(q, &q->rbc, q->rt[idx] & QCOW2_OFFSET_MASK, false, &ret);
+	if (!blk)
+		return ret;
+	i = cluster & ((1ull << q->rb_bits) - 1);
+	old = rb_get(q, blk, i);
+	if (delta < 0 && old < (uint64_t)-delta) {
+		log_err("%s: qcow2 refcount of cluster %llu would drop below zero",
+			q->img.path, (unsigned long long)cluster);
+		return -EIO;
+	}
+	if (delta > 0 && rc_max(q) - old < (uint64_t)delta) {
+		log_err("%s: qcow2 refcount of cluster %llu would overflow",
+			q->img.path, (unsigned long long)cluster);
+		return -ERANGE;
+	}
+	nv = old + (uint64_t)delta;
+	rb_set(q, blk, i, nv, &bo, &bl);
+	ret = pwrite_all(q->fd, blk + bo, bl, (q->rt[idx] & QCOW2_OFFSET_MASK) + bo);
+	if (ret < 0)
+		return ret;
+	if (nv == 0 && cluster < q->free_hint)
+		q->free_hint = cluster;
+	return 0;
+}
+
+static int refill_pool(struct qcow2 *q)
+{
+	uint64_t want = (1u << 20) >> q->h.cluster_bits, c, rc, fc;
+	struct stat st;
+	int ret;
+
+	if (want < 16)
+		want = 16;
+	if (want > sizeof(q->pool) / sizeof(q->pool[0]))
+		want = sizeof(q->pool) / sizeof(q->pool[0]);
+	if (fstat(q->fd, &st) < 0)
+		return -errno;
+	fc = ((uint64_t)st.st_size + q->cluster_size - 1) >> q->h.cluster_bits;
+	for (c = q->free_hint; q->pool_n < want; c++) {
+		if (c == 0)
+			continue;
+		if (c >= (1ull << (56 - q->h.cluster_bits)))
+			return -ENOSPC;
+		ret = qcow2_get_refcount(q, c, &rc);
+		if (ret < 0)
+			return ret;
+		if (rc)
+			continue;
+		ret = qcow2_update_refcount(q, c, 1);
+		if (ret < 0)
+			return ret;
+		q->pool[q->pool_n++] = (c << 1) | (c < fc ? 1 : 0);
+	}
+	q->free_hint = c;
+	return qcow2_sync(q);
+}
+
+/* One cluster with refcount 1 already durable. reused: may hold old data. */
+int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off, bool *reused)
+{
+	int ret;
+
+	if (!q->pool_n) {
+		ret = refill_pool(q);
+		if (ret < 0)
+			return ret;
+	}
+	*host_off = (q->pool[0] >> 1) << q->h.cluster_bits;
+	*reused = q->pool[0] & 1;
+	memmove(q->pool, q->pool + 1, (q->pool_n - 1) * sizeof(q->pool[0]));
+	q->pool_n--;
+	return 0;
+}
+
+/* n contiguous clusters past the end of the file, refcounts set and synced. */
+int qcow2_alloc_run(struct qcow2 *q, uint64_t n, uint64_t *host_off)
+{
+	uint64_t e = end_cluster(q), c, rc;
+	int ret;
+
+	for (int tries = 0; tries < 4096; tries++) {
+		bool ok = true;
+
+		for (c = e; c < e + n && ok; c++) {
+			uint64_t idx = c >> q->rb_bits;
+
+			if (idx >= q->rt_entries || !q->rt[idx]) {
+				ret = ensure_block(q, c);
+				if (ret < 0)
+					return ret;
+				ok = false;
+				break;
+			}
+			ret = qcow2_get_refcount(q, c, &rc);
+			if (ret < 0)
+				return ret;
+			if (rc) {
+				e = c + 1;
+				ok = false;
+			}
+		}
+		if (!ok) {
+			if (end_cluster(q) > e)
+				e = end_cluster(q);
+			continue;
+		}
+		for (c = e; c < e + n; c++) {
+			ret = qcow2_update_refcount(q, c, 1);
+			if (ret < 0)
+				return ret;
+		}
+		*host_off = e << q->h.cluster_bits;
+		return qcow2_sync(q);
+	}
+	return -EIO;
+}
+
+void qcow2_free_bytes(struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	if (!len)
+		return;
+	for (uint64_t c = off >> q->h.cluster_bits; c <= (off + len - 1) >> q->h.cluster_bits; c++)
+		if (qcow2_update_refcount(q, c, -1) < 0)
+			log_warn("%s: qcow2 cluster %llu leaked", q->img.path, (unsigned long long)c);
+}
+
+int qcow2_release_pool(struct qcow2 *q)
+{
+	int ret = 0;
+
+	while (q->pool_n) {
+		int r = qcow2_update_refcount(q, q->pool[--q->pool_n] >> 1, -1);
+
+		if (r < 0)
+			ret = r;
+	}
+	return ret;
+}
