@@ -57,7 +57,7 @@ CORE_OBJS    += $(ASL_GEN:%.c=%.o)
 # intermediates: keep them, or every make re-runs iasl and relinks tests
 .SECONDARY: $(ASL_GEN) $(UNIT_HELPER_OBJS)
 
-.PHONY: all clean test test-unit test-fuzz deps san fuzz unit-bins
+.PHONY: all clean test test-unit test-fuzz deps san fuzz unit-bins demo
 all: $(BUILD)/vmm $(BUILD)/vmm-img
 
 deps:
@@ -124,6 +124,11 @@ FUZZ_SECONDS ?= 20
 
 test:
 	$(Q)./tests/run-all.sh
+
+demo:
+	$(Q)./scripts/install-deps.sh
+	$(Q)$(MAKE) --no-print-directory all guest-tests
+	$(Q)./scripts/demo.sh
 
 clean:
 	rm -rf build build-san build-fuzz build-*
