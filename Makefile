@@ -53,9 +53,14 @@ ASL_SRCS     := $(wildcard firmware/*.asl)
 ASL_GEN      := $(ASL_SRCS:firmware/%.asl=$(BUILD)/gen/%_aml.c)
 CORE_OBJS    += $(ASL_GEN:%.c=%.o)
 
+# firmware/*.S -> 16-bit flat binary -> C array, also in the core library
+FW_SRCS      := $(wildcard firmware/*.S)
+FW_GEN       := $(FW_SRCS:firmware/%.S=$(BUILD)/gen/%_bin.c)
+CORE_OBJS    += $(FW_GEN:%.c=%.o)
+
 # generated AML sources and test helper objects are pattern-chain
 # intermediates: keep them, or every make re-runs iasl and relinks tests
-.SECONDARY: $(ASL_GEN) $(UNIT_HELPER_OBJS)
+.SECONDARY: $(ASL_GEN) $(FW_GEN) $(UNIT_HELPER_OBJS)
 
 .PHONY: all clean test test-unit test-fuzz deps san fuzz unit-bins demo
 all: $(BUILD)/vmm $(BUILD)/vmm-img
@@ -86,6 +91,16 @@ $(BUILD)/gen/%_aml.c: firmware/%.asl
 	$(Q)cd $(dir $@) && cp $(CURDIR)/$< $*.asl && iasl -p $*_aml -oa $*.asl >iasl-$*.log 2>&1 || { cat iasl-$*.log; exit 1; }
 	$(Q)cd $(dir $@) && xxd -i -n firmware_$*_aml $*_aml.aml > $*_aml.c
 
+$(BUILD)/gen/%_bin.c: firmware/%.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)as --32 -o $(BUILD)/gen/$*_fw.o $<
+	$(Q)objcopy -O binary -j .text $(BUILD)/gen/$*_fw.o $(BUILD)/gen/$*_bin
+	$(Q)cd $(BUILD)/gen && xxd -i -n firmware_$*_bin $*_bin > $*_bin.c
+
+$(BUILD)/gen/%_bin.o: $(BUILD)/gen/%_bin.c
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
 $(BUILD)/gen/%_aml.o: $(BUILD)/gen/%_aml.c
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
 
@@ -109,10 +124,10 @@ san:
 
 # ---- fuzzing (clang + libFuzzer + ASan/UBSan) ----
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread
-build-fuzz/%: fuzz/%.c $(CORE_SRCS) $(ASL_GEN) tests/unit/fake_vm.c
+build-fuzz/%: fuzz/%.c $(CORE_SRCS) $(ASL_GEN) $(FW_GEN) tests/unit/fake_vm.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	$(Q)clang $(FUZZ_CFLAGS) -Itests/unit -o $@ $< $(CORE_SRCS) $(ASL_GEN) tests/unit/fake_vm.c $(LDLIBS)
+	$(Q)clang $(FUZZ_CFLAGS) -Itests/unit -o $@ $< $(CORE_SRCS) $(ASL_GEN) $(FW_GEN) tests/unit/fake_vm.c $(LDLIBS)
 fuzz: $(FUZZ_BINS)
 test-fuzz: $(FUZZ_BINS)
 	$(Q)./tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)

@@ -222,6 +222,11 @@ static int boot_prepare(struct vm *vm, const struct vm_config *cfg, struct boot_
 		log_err("cannot build ACPI tables: %s", strerror(-ret));
 		return ret;
 	}
+	ret = firmware_install(&vm->mem);
+	if (ret) {
+		log_err("cannot install the reset-vector stub: %s", strerror(-ret));
+		return ret;
+	}
 	ret = mptable_build(&vm->mem, vm->nr_vcpus);
 	if (ret) {
 		log_err("cannot build the MP table: %s", strerror(-ret));

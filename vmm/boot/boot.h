@@ -63,6 +63,9 @@ int acpi_build(struct guest_mem *gm, unsigned int ncpus);
 /* Intel MP table (floating pointer + config table) at LAYOUT_MPTABLE. 0 or -errno. */
 int mptable_build(struct guest_mem *gm, unsigned int ncpus);
 
+/* The reset-vector stub (firmware/reset.S) at LAYOUT_RESET_VECTOR. 0 or -errno. */
+int firmware_install(struct guest_mem *gm);
+
 /* ---- the e820 map, shared by every protocol ---- */
 #define E820_RAM	1
 #define E820_RESERVED	2

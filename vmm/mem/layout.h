@@ -25,6 +25,8 @@
 #define LAYOUT_ACPI_TABLES	0x000e1000ULL	/* XSDT, FADT, MADT, DSDT ... up to 0xeffff */
 #define LAYOUT_ACPI_TABLES_END	0x000f0000ULL
 #define LAYOUT_MPTABLE		0x000f0000ULL	/* MP floating pointer + config table */
+#define LAYOUT_RESET_VECTOR	0x000ffff0ULL	/* F000:FFF0: firmware/reset.S */
+#define LAYOUT_RESET_VECTOR_MAX	16
 #define LAYOUT_HIGH_RAM		0x00100000ULL	/* 1 MiB: kernels load here */
 
 /* --- 32-bit hole: RAM above 3 GiB is moved above 4 GiB --- */
