@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Boot-time benchmark: vmm vs QEMU, both on real KVM (in the testhost
+# unless /dev/kvm here is hardware KVM).  Median exec -> "VMMTEST
+# init-start" (the guest's /init first line) over N boots each.
+#   bench/boot/run.sh [N]          (default 5)
+# Environment: VMM (build/vmm), BUILD (build), TESTHOST=auto|always|never,
+# TESTHOST_SMP (1).  Writes the result and the commands into the "Boot
+# time" section of docs/performance.md.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cd "$top" || exit 1
+n=${1:-5}
+BUILD=${BUILD:-build}
+VMM=${VMM:-$BUILD/vmm}
+TESTHOST=${TESTHOST:-auto}
+TESTHOST_SMP=${TESTHOST_SMP:-1}
+KVER=$(basename "$(ls -d /lib/modules/*-cloud-amd64 2>/dev/null | sort -V | tail -1)")
+L1_KERNEL=/boot/vmlinuz-$KVER
+out=$BUILD/testhost
+mkdir -p "$out"
+log=$out/bench-boot.log
+
+gcc -std=gnu11 -O2 -Wall -Wextra -Wformat=2 -Wmissing-prototypes \
+	-Wstrict-prototypes -Werror -static -o "$out/bootstamp" bench/boot/bootstamp.c || exit 1
+
+hw_kvm() {
+	[ -c /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo && [ ! -e /sys/module/kvm_pvm ]
+}
+case "$TESTHOST" in
+always) where=testhost ;;
+never) where=direct ;;
+*) if hw_kvm; then where=direct; else where=testhost; fi ;;
+esac
+
+start=$(date +%s)
+if [ "$where" = direct ]; then
+	echo "bench-boot: running directly on this host (/dev/kvm is hardware KVM)"
+	guest-tests/testhost/mk-guest-initrd.sh "$out/guest-initrd.gz" || exit 1
+	where_txt="directly on the host (hardware KVM)"
+	VMM_CMD=$(readlink -f "$VMM") GUEST_KERNEL=$L1_KERNEL \
+		GUEST_INITRD=$top/$out/guest-initrd.gz BOOTSTAMP=$top/$out/bootstamp \
+		OUTDIR=$top/$out/out sh bench/boot/bench.sh "$n" 2>&1 | tee "$log"
+else
+	echo "bench-boot: running in the testhost (QEMU TCG -cpu EPYC -smp $TESTHOST_SMP + kvm-amd): /dev/kvm here is not hardware KVM"
+	guest-tests/testhost/mk-l1-initrd.sh "$out" "$VMM" || exit 1
+	where_txt="in the testhost (QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG -cpu EPYC -smp $TESTHOST_SMP, nested kvm-amd, $KVER) on $(nproc) host cores"
+	timeout -k 10 1800 qemu-system-x86_64 -accel tcg -cpu EPYC -smp "$TESTHOST_SMP" \
+		-m 3072 -M pc -nodefaults -no-user-config -display none -no-reboot \
+		-kernel "$L1_KERNEL" -initrd "$out/l1.cpio" -serial "file:$log" \
+		-append "console=ttyS0 panic=-1 quiet transparent_hugepage=never th.job=bench th.n=$n" \
+		2>"$out/qemu.err" </dev/null
+	tr -d '\r' <"$log" | grep '^BENCH'
+fi
+result=$(tr -d '\r' <"$log" | grep '^BENCH median' | tail -1)
+if [ -z "$result" ]; then
+	echo "bench-boot: no result; console in $log"
+	exit 1
+fi
+echo "bench-boot: ${result#BENCH median } ($(($(date +%s) - start))s)"
+
+# rewrite this benchmark's section of docs/performance.md
+doc=docs/performance.md
+[ -f "$doc" ] || printf '# Performance\n\nOne section per benchmark; each is rewritten by its own script.\n' >"$doc"
+v=$(sed -n 's/.*vmm_ms=\([^ ]*\).*/\1/p' <<<"$result")
+p=$(sed -n 's/.*qemu_pc_ms=\([^ ]*\).*/\1/p' <<<"$result")
+m=$(sed -n 's/.*qemu_microvm_ms=\([^ ]*\).*/\1/p' <<<"$result")
+r=$(sed -n 's/.*ratio_vmm_qemu_pc=\([^ ]*\).*/\1/p' <<<"$result")
+cmds=$(tr -d '\r' <"$log" | sed -n 's/^BENCH cmd \([^:]*\): /\1: /p')
+runs=$(for k in vmm qemu-pc qemu-microvm; do
+	echo "$k: $(tr -d '\r' <"$log" | sed -n "s/^BENCH run $k ms=\([0-9]*\).*/\1/p" | tr '\n' ' ')"
+done)
+section=$(cat <<EOT
+## Boot time (bench/boot)
+
+Median time from exec of the VMM to the guest's first /init line
+("VMMTEST init-start"), Debian cloud kernel $KVER + the test initramfs,
+$n boots each, interleaved; measured $(date -u '+%Y-%m-%d %H:%M UTC') $where_txt.
+Inside the testhost every number is dominated by TCG emulation of nested
+SVM: compare the ratio, not the absolute times.
+
+| VMM | median ms |
+|---|---|
+| vmm | $v |
+| QEMU -M pc | $p |
+| QEMU -M microvm | $m |
+
+vmm / QEMU pc: **$r**
+
+Every run (ms, in order; other jobs share the 2 cores, so runs scatter):
+
+\`\`\`
+$runs
+\`\`\`
+
+Reproduce: \`make bench-boot BENCH_N=$n\` (or \`bench/boot/run.sh $n\`). Commands run
+in the testhost (output console at $log):
+
+\`\`\`
+$cmds
+\`\`\`
+EOT
+)
+awk -v sec="$section" '
+	/^## / { if (skip) skip = 0 }
+	/^## Boot time \(bench\/boot\)/ { print sec; done = 1; skip = 1; next }
+	!skip { print }
+	END { if (!done) { print ""; print sec } }
+' "$doc" >"$doc.tmp" && mv "$doc.tmp" "$doc"
+echo "bench-boot: wrote the Boot time section of $doc"

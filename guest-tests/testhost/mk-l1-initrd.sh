@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Builds the testhost (L1) initramfs:
+#   mk-l1-initrd.sh OUTDIR VMM
+# writes OUTDIR/l1.cpio: an uncompressed newc archive (TCG would spend
+# seconds inflating it) made of two concatenated parts:
+#   OUTDIR/l1-base.cpio    busybox, kvm/tun/vhost/loop modules, the guest kernel,
+#                          QEMU (+ libraries, firmware), e2fsprogs: cached,
+#                          rebuilt when its inputs change
+#   OUTDIR/l1-top.cpio     VMM (+ libraries), the guest initramfs, the test
+#                          cases, bench/boot, /init: rebuilt every run
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$here/initramfs-lib.sh"
+out=${1:?usage: mk-l1-initrd.sh OUTDIR VMM}
+vmm=${2:?usage: mk-l1-initrd.sh OUTDIR VMM}
+mkdir -p "$out"
+
+L1_MODULES="irqbypass kvm kvm_amd tun tap vhost_iotlb vhost vhost_net loop"
+L1_TOOLS="/usr/bin/qemu-system-x86_64 /sbin/mke2fs /sbin/e2fsck /sbin/debugfs /sbin/tune2fs"
+QEMU_FW="/usr/share/seabios/bios-256k.bin /usr/share/seabios/bios.bin
+	/usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/linuxboot.bin
+	/usr/share/qemu/kvmvapic.bin /usr/share/qemu/pvh.bin /usr/share/qemu/qboot.rom
+	/usr/share/qemu/bios-microvm.bin /usr/share/qemu/multiboot_dma.bin"
+GUEST_KERNEL=${GUEST_KERNEL:-/boot/vmlinuz-$KVER}
+
+# -- base: cached --
+key=$(inputs_key "$0" "$here/initramfs-lib.sh" /bin/busybox "$GUEST_KERNEL" $L1_TOOLS)
+if [ ! -f "$out/l1-base.cpio" ] || [ "$(cat "$out/l1-base.cpio.key" 2>/dev/null)" != "$key" ]; then
+	stage=$(mktemp -d)
+	stage_busybox "$stage"
+	stage_modules "$stage" $L1_MODULES
+	stage_bin "$stage" $L1_TOOLS
+	stage_file "$stage" $QEMU_FW
+	ln -s mke2fs "$stage"/sbin/mkfs.ext4
+	mkdir -p "$stage"/guest
+	cp "$GUEST_KERNEL" "$stage"/guest/vmlinuz
+	pack_cpio "$stage" "$out/l1-base.cpio"
+	rm -rf "$stage"
+	echo "$key" >"$out/l1-base.cpio.key"
+	echo "  L1BASE  $out/l1-base.cpio ($(du -h "$out/l1-base.cpio" | cut -f1))"
+fi
+
+# -- top: every run --
+"$here/mk-guest-initrd.sh" "$out/guest-initrd.gz"
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/th "$stage"/guest "$stage"/th/bench
+if [ -e "$vmm" ]; then
+	stage_bin "$stage" "$(readlink -f "$vmm")"
+	cp "$vmm" "$stage"/th/vmm
+fi
+cp "$out/guest-initrd.gz" "$stage"/guest/initrd.gz
+cp -r "$top"/guest-tests/linux "$stage"/th/linux
+cp -r "$here" "$stage"/th/testhost
+cp -r "$top"/bench/boot "$stage"/th/bench/boot
+if [ -x "$out/bootstamp" ]; then
+	cp "$out/bootstamp" "$stage"/th/bootstamp
+fi
+install -m 755 "$here/l1-init" "$stage"/init
+pack_cpio "$stage" "$out/l1-top.cpio"
+cat "$out/l1-base.cpio" "$out/l1-top.cpio" >"$out/l1.cpio.tmp"
+mv "$out/l1.cpio.tmp" "$out/l1.cpio"
