@@ -32,9 +32,8 @@ static void print_code(FILE *f, struct vcpu *vcpu, const struct kvm_regs *regs,
 	cs_insn *insn;
 	size_t count, i;
 
+	/* real mode too: after RESET, CS.base is 0xffff0000 */
 	tr.linear_address = sregs->cs.base + regs->rip;
-	if (!(sregs->cr0 & 1))
-		tr.linear_address &= 0xfffff;
 	if (ioctl(vcpu->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid) {
 		fprintf(f, "  code: RIP's linear address 0x%llx is not mapped\n",
 			(unsigned long long)tr.linear_address);
@@ -68,6 +67,11 @@ static void print_code(FILE *f, struct vcpu *vcpu, const struct kvm_regs *regs,
 	cs_close(&handle);
 }
 
+/*
+ * Note: on AMD, KVM resets the vCPU before it reports KVM_EXIT_SHUTDOWN
+ * (the VMCB is undefined after a shutdown intercept), so a triple fault's
+ * report shows the reset state, not the faulting context.
+ */
 void vcpu_crash_report(struct vcpu *vcpu, const char *why)
 {
 	struct kvm_regs regs;
