@@ -18,7 +18,7 @@ vmm=${2:?usage: mk-l1-initrd.sh OUTDIR VMM}
 mkdir -p "$out"
 
 L1_MODULES="irqbypass kvm kvm_amd tun tap vhost_iotlb vhost vhost_net loop"
-L1_TOOLS="/usr/bin/qemu-system-x86_64 /sbin/mke2fs /sbin/e2fsck /sbin/debugfs /sbin/tune2fs"
+L1_TOOLS="/usr/bin/qemu-system-x86_64 /usr/bin/qemu-img /sbin/mke2fs /sbin/e2fsck /sbin/debugfs /sbin/tune2fs"
 QEMU_FW="/usr/share/seabios/bios-256k.bin /usr/share/seabios/bios.bin
 	/usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/linuxboot.bin
 	/usr/share/qemu/kvmvapic.bin /usr/share/qemu/pvh.bin /usr/share/qemu/qboot.rom
@@ -50,6 +50,11 @@ mkdir -p "$stage"/th "$stage"/guest "$stage"/th/bench
 if [ -e "$vmm" ]; then
 	stage_bin "$stage" "$(readlink -f "$vmm")"
 	cp "$vmm" "$stage"/th/vmm
+fi
+# vmm-img beside vmm: the qcow2 cases make and check images with it
+if [ -e "$(dirname "$vmm")/vmm-img" ]; then
+	stage_bin "$stage" "$(readlink -f "$(dirname "$vmm")/vmm-img")"
+	cp "$(dirname "$vmm")/vmm-img" "$stage"/th/vmm-img
 fi
 cp "$out/guest-initrd.gz" "$stage"/guest/initrd.gz
 cp -r "$top"/guest-tests/linux "$stage"/th/linux

@@ -14,7 +14,9 @@
 #   TESTHOST=auto|always|never   where to run (default auto)
 #   TESTHOST_SMP=1         vCPUs of the testhost (TCG)
 #   TESTHOST_TIMEOUT       seconds for the whole testhost run (120 + 200/case)
-#   TESTHOST_FREEZE=150    seconds of console silence that mean a frozen testhost
+#   TESTHOST_FREEZE=75     seconds of console silence that mean a frozen testhost
+#   TESTHOST_BOOTS=8       testhost boots at most (a frozen one is restarted)
+#   FREEZES_PER_CASE=3     a case during which it froze this often fails
 # Prints "PASS name ..." / "FAIL name ..." per case and, last,
 # "linux-tests: N passed, M failed"; exits non-zero on any failure or on a
 # case that never reported.
@@ -78,7 +80,9 @@ fi
 
 # a hung case is bounded by CASE_TIMEOUT inside L1; this bounds a hung L1
 TESTHOST_TIMEOUT=${TESTHOST_TIMEOUT:-$((120 + 200 * ${#cases[@]}))}
-TESTHOST_FREEZE=${TESTHOST_FREEZE:-150}
+TESTHOST_FREEZE=${TESTHOST_FREEZE:-75}
+TESTHOST_BOOTS=${TESTHOST_BOOTS:-8}
+FREEZES_PER_CASE=${FREEZES_PER_CASE:-3}
 
 if [ -z "$VMM_CMD" ] && [ ! -x "$VMM" ]; then
 	echo "linux-tests: $VMM does not exist: every case will fail (build it, or VMM_CMD=qemu to test the harness)"
@@ -96,6 +100,7 @@ if [ "$where" = direct ]; then
 		echo "linux-tests: --shell is for the testhost; here run guest-tests/linux/run-cases.sh directly" >&2
 		exit 2
 	fi
+	VMM_IMG=$top/$BUILD/vmm-img VMM_SHOW_CONSOLE=${DEMO:+1} \
 	VMM_CMD=$VMM_CMD GUEST_KERNEL=$L1_KERNEL GUEST_INITRD=$top/$out/guest-initrd.gz \
 		OUTDIR=$top/$out/out sh guest-tests/linux/run-cases.sh "${cases[@]}" \
 		>"$results" 2>&1
@@ -113,7 +118,7 @@ else
 	fi
 	# One testhost run for the cases in $@; its console goes to $1.  A
 	# watchdog kills QEMU when the console has been silent for
-	# TESTHOST_FREEZE s: l1-init prints a heartbeat every 60 s, so silence
+	# TESTHOST_FREEZE s: l1-init prints a heartbeat every 20 s, so silence
 	# means the TCG testhost itself froze (seen now and then with nested
 	# SVM), not that a case hung (a case is bounded by CASE_TIMEOUT inside).
 	run_l1() {
@@ -123,7 +128,7 @@ else
 		: >"$log"
 		start=$(date +%s)
 		timeout -k 10 "$TESTHOST_TIMEOUT" "${qemu[@]}" -serial "file:$log" \
-			-append "$append th.job=tests th.cases=$sel" 2>>"$out/qemu.err" </dev/null &
+			-append "$append th.job=tests th.cases=$sel${DEMO:+ th.show=1}" 2>>"$out/qemu.err" </dev/null &
 		pid=$!
 		froze=0
 		while kill -0 "$pid" 2>/dev/null; do
@@ -146,26 +151,23 @@ else
 		fi
 	}
 	# Restart a frozen testhost for the cases left; a case during which it
-	# froze twice fails.
+	# froze FREEZES_PER_CASE times fails.
 	: >"$out/qemu.err"
 	left=("${cases[@]}")
 	froze_in=" "
 	attempt=0
-	while [ "${#left[@]}" -gt 0 ] && [ "$attempt" -lt 4 ]; do
+	while [ "${#left[@]}" -gt 0 ] && [ "$attempt" -lt "$TESTHOST_BOOTS" ]; do
 		attempt=$((attempt + 1))
 		run_l1 "$out/console.$attempt.log" "${left[@]}"
 		tr -d '\r' <"$out/console.$attempt.log" >>"$results"
 		[ "$froze" = 1 ] || break
 		cur=$(tr -d '\r' <"$out/console.$attempt.log" | sed -n 's/^VMMSTART //p' | tail -n 1)
 		if [ -n "$cur" ] && ! grep -q "^VMMRESULT $cur " "$out/console.$attempt.log"; then
-			case "$froze_in" in
-			*" $cur "*)
-				echo "VMMRESULT $cur FAIL the testhost froze twice during this case" >>"$results"
-				;;
-			*)
-				froze_in="$froze_in$cur "
-				;;
-			esac
+			froze_in="$froze_in$cur "
+			n=$(printf '%s\n' $froze_in | grep -c -x -F "$cur")
+			if [ "$n" -ge "$FREEZES_PER_CASE" ]; then
+				echo "VMMRESULT $cur FAIL the testhost froze $n times during this case" >>"$results"
+			fi
 		fi
 		next=()
 		for c in "${left[@]}"; do

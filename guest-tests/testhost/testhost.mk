@@ -10,7 +10,7 @@
 
 .PHONY: test-linux testhost-shell bench-boot
 
-test-linux: $(BUILD)/vmm
+test-linux: $(BUILD)/vmm $(BUILD)/vmm-img
 	$(Q)BUILD=$(BUILD) VMM=$(BUILD)/vmm ./guest-tests/testhost/run.sh $(LINUX_CASES)
 
 testhost-shell:

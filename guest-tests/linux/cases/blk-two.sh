@@ -1,9 +1,10 @@
-# virtio-blk: two disks written at once; each image checked on the host.
+# virtio-blk: two disks written at once (the second with two queues);
+# each image checked on the host.
 . "$LINUX_TESTS/lib.sh"
 . "$LINUX_TESTS/blk-lib.sh"
 a=$(blk_image blk-two-a 64)
 b=$(blk_image blk-two-b 64)
-vmm_boot blk-two blk-two --disk "path=$a,format=raw" --disk "path=$b,format=raw"
+vmm_boot blk-two blk-two --disk "path=$a,format=raw" --disk "path=$b,format=raw,num-queues=2"
 if [ "$rc" != 0 ] || ! log_has "VMMTEST vda-write=ok" || ! log_has "VMMTEST vdb-write=ok"; then
 	fail blk-two "exit $rc; both disks must report write=ok"
 elif ! blk_host_check "$a" vda "$log"; then

@@ -1,6 +1,7 @@
 # Boots to init with 2 vCPUs and 512M: the guest sees nproc 2 and a
 # MemTotal between 440M and 512M.
 . "$LINUX_TESTS/lib.sh"
+GUEST_CPUS=2
 vmm_boot boot poweroff
 n=$(log_value nproc)
 mem=$(log_value memtotal_kb)
