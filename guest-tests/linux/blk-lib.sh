@@ -39,49 +39,24 @@ blk_host_check() {
 	return 0
 }
 
-# blk_direct_path IMG: a path to IMG that O_DIRECT works on: IMG itself, or
-# a loop device over it where OUTDIR is tmpfs (no O_DIRECT before Linux 6.6).
-blk_direct_path() {
-	if dd if=/dev/zero of="$OUTDIR/.blk-dio" bs=4096 count=1 oflag=direct 2>/dev/null; then
-		rm -f "$OUTDIR/.blk-dio"
-		echo "$1"
-		return
-	fi
-	rm -f "$OUTDIR/.blk-dio"
-	_dev=$(losetup -f 2>/dev/null)
-	if [ -n "$_dev" ] && losetup "$_dev" "$1" 2>/dev/null; then
-		echo "$_dev"
-	else
-		echo "$1"
-	fi
-}
-
 # blk_roundtrip CASE DISKOPTS [direct]: write boot, host check, read-back boot.
 blk_roundtrip() {
 	_case=$1
 	_opts=$2
 	_img=$(blk_image "$_case" 64)
-	_path=$_img
-	blk_loop=
-	if [ "${3:-}" = direct ]; then
-		_path=$(blk_direct_path "$_img")
-		case "$_path" in
-		/dev/*) blk_loop=$_path ;;
-		*)
-			if ! dd if=/dev/zero of="$OUTDIR/.blk-dio" bs=4096 count=1 oflag=direct 2>/dev/null; then
-				rm -f "$OUTDIR/.blk-dio" "$_img"
-				rc=- elapsed=0
-				fail "$_case" "cannot test O_DIRECT here: $OUTDIR has no O_DIRECT" \
-					"(tmpfs before Linux 6.6) and no loop device to put under it" \
-					"(the testhost needs the 'loop' module)"
-				return
-			fi
-			rm -f "$OUTDIR/.blk-dio"
-			;;
-		esac
+	if [ "${3:-}" = direct ] &&
+	   ! dd if=/dev/zero of="$OUTDIR/.blk-dio" bs=4096 count=1 oflag=direct 2>/dev/null; then
+		# tmpfs before Linux 6.6 has no O_DIRECT.  A loop device under the
+		# image worked, but mkfs's WRITE_ZEROES through it (EOPNOTSUPP, then
+		# the kernel's zero-writing fallback) froze the TCG testhost at the
+		# same point every time; so here the case is skipped, and it runs
+		# where OUTDIR supports O_DIRECT (hardware KVM, a disk-backed dir).
+		rm -f "$OUTDIR/.blk-dio" "$_img"
+		echo "VMMRESULT $_case SKIP $OUTDIR has no O_DIRECT (tmpfs before Linux 6.6)"
+		return
 	fi
-	_blk_roundtrip "$_case" "$_opts" "$_img" "$_path"
-	[ -n "$blk_loop" ] && losetup -d "$blk_loop" 2>/dev/null
+	rm -f "$OUTDIR/.blk-dio"
+	_blk_roundtrip "$_case" "$_opts" "$_img" "$_img"
 	rm -f "$_img"
 }
 

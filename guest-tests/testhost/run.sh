@@ -183,6 +183,7 @@ pass=0
 failed=0
 missing=0
 failed_names=()
+skipped=0
 clean=$(tr -d '\r' <"$results")
 for c in "${cases[@]}"; do
 	line=$(grep -m1 "^VMMRESULT $c " <<<"$clean")
@@ -199,6 +200,9 @@ for c in "${cases[@]}"; do
 	if [ "$verdict" = PASS ]; then
 		echo "PASS $c$note"
 		pass=$((pass + 1))
+	elif [ "$verdict" = SKIP ]; then
+		echo "SKIP $c$note"
+		skipped=$((skipped + 1))
 	else
 		echo "FAIL $c$note"
 		failed=$((failed + 1))
@@ -215,5 +219,5 @@ if [ "$failed" -gt 0 ]; then
 		[ -s "$out/qemu.err" ] && grep -v 'TCG doesn.t support' "$out/qemu.err" | tail -n 10
 	fi
 fi
-echo "linux-tests: $pass passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$pass" -eq "${#cases[@]}" ]
+echo "linux-tests: $pass passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ $((pass + skipped)) -eq "${#cases[@]}" ]
