@@ -25,14 +25,7 @@ log=$out/bench-boot.log
 gcc -std=gnu11 -O2 -Wall -Wextra -Wformat=2 -Wmissing-prototypes \
 	-Wstrict-prototypes -Werror -static -o "$out/bootstamp" bench/boot/bootstamp.c || exit 1
 
-hw_kvm() {
-	[ -c /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo && [ ! -e /sys/module/kvm_pvm ]
-}
-case "$TESTHOST" in
-always) where=testhost ;;
-never) where=direct ;;
-*) if hw_kvm; then where=direct; else where=testhost; fi ;;
-esac
+. guest-tests/testhost/where.sh
 
 start=$(date +%s)
 if [ "$where" = direct ]; then

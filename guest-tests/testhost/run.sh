@@ -51,14 +51,7 @@ if [ -z "$KVER" ] || [ ! -f "$L1_KERNEL" ]; then
 	exit 1
 fi
 
-hw_kvm() {
-	[ -c /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo && [ ! -e /sys/module/kvm_pvm ]
-}
-case "$TESTHOST" in
-always) where=testhost ;;
-never) where=direct ;;
-*) if hw_kvm; then where=direct; else where=testhost; fi ;;
-esac
+. "$here/where.sh"
 if [ "$where" = direct ]; then
 	echo "linux-tests: running directly on this host (/dev/kvm is hardware KVM)"
 else
