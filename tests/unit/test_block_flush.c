@@ -12,30 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "block/block.h"
-
-static void need_io_uring(void)
-{
-	struct io_uring ring;
-	int ret = io_uring_queue_init(8, &ring, 0);
-
-	if (ret)
-		cr_skip_test("io_uring is unavailable here (io_uring_queue_init: %s); "
-			     "the io_uring engine was NOT tested", strerror(-ret));
-	io_uring_queue_exit(&ring);
-}
-
-static struct blk_queue *open_queue(struct blk_image *img, enum blk_engine_kind kind)
-{
-	struct blk_queue *q = NULL;
-
-	if (kind == BLK_ENGINE_IO_URING)
-		need_io_uring();
-	cr_assert_eq(blk_queue_create(img, kind, 64, &q), 0);
-	cr_assert_str_eq(blk_queue_engine_name(q),
-			 kind == BLK_ENGINE_IO_URING ? "io_uring" : "threads");
-	return q;
-}
+#include "blk_test_helper.h"
 
 static void wait_done(struct blk_queue *q, unsigned int n, struct blk_req **order)
 {

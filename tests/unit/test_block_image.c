@@ -13,28 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "block/block.h"
-
-static char path[64];
-static char err[1024];
-
-static void make_file(uint64_t size)
-{
-	int fd;
-
-	snprintf(path, sizeof(path), "/tmp/vmm-test-blk-XXXXXX");
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, (off_t)size), 0);
-	close(fd);
-}
-
-static void cleanup(void)
-{
-	if (path[0])
-		unlink(path);
-	path[0] = '\0';
-}
+#include "blk_test_helper.h"
 
 static void file_read(uint64_t off, void *buf, size_t len)
 {

@@ -22,30 +22,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "block/block.h"
+#include "blk_test_helper.h"
 
 #define DISK_SIZE	(4u << 20)
-
-static char path[64];
-static char err[1024];
-
-static void make_file(uint64_t size)
-{
-	int fd;
-
-	snprintf(path, sizeof(path), "/tmp/vmm-test-blkq-XXXXXX");
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, (off_t)size), 0);
-	close(fd);
-}
-
-static void cleanup(void)
-{
-	if (path[0])
-		unlink(path);
-	path[0] = '\0';
-}
 
 TestSuite(io_uring, .fini = cleanup);
 TestSuite(threads, .fini = cleanup);
@@ -60,18 +39,6 @@ static void file_read(uint64_t off, void *buf, size_t len)
 	close(fd);
 }
 
-/* Skips the calling test, with the reason, if this kernel has no io_uring. */
-static void need_io_uring(void)
-{
-	struct io_uring ring;
-	int ret = io_uring_queue_init(8, &ring, 0);
-
-	if (ret)
-		cr_skip_test("io_uring is unavailable here (io_uring_queue_init: %s); "
-			     "the io_uring engine was NOT tested", strerror(-ret));
-	io_uring_queue_exit(&ring);
-}
-
 static struct blk_image *open_img(enum disk_cache cache)
 {
 	struct blk_image *img = NULL;
@@ -83,18 +50,6 @@ static struct blk_image *open_img(enum disk_cache cache)
 		cr_skip_test("no O_DIRECT on /tmp: %s", err);
 	cr_assert_eq(ret, 0, "%s", err);
 	return img;
-}
-
-static struct blk_queue *open_queue(struct blk_image *img, enum blk_engine_kind kind)
-{
-	struct blk_queue *q = NULL;
-
-	if (kind == BLK_ENGINE_IO_URING)
-		need_io_uring();
-	cr_assert_eq(blk_queue_create(img, kind, 64, &q), 0);
-	cr_assert_str_eq(blk_queue_engine_name(q),
-			 kind == BLK_ENGINE_IO_URING ? "io_uring" : "threads");
-	return q;
 }
 
 /* Waits on the eventfd and reaps until n requests finished; order[] gets them. */
