@@ -71,9 +71,7 @@ static int epoll_set(int epfd, int op, int fd)
 
 static void stdin_watch(struct loop_state *ls, bool on)
 {
-	if (ls->stdin_eof || on == ls->stdin_on)
-		return;
-	if (ls->stdin_file)
+	if (ls->stdin_eof || ls->stdin_file || on == ls->stdin_on)
 		return;
 	if (epoll_set(ls->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, STDIN_FILENO) == 0)
 		ls->stdin_on = on;
