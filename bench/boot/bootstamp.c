@@ -7,7 +7,9 @@
  *
  * Prints "BOOTSTAMP marker_us=N exit=S total_us=T" on stdout (marker_us=-1
  * if the marker never appeared); the command's own output is copied to
- * stderr.  Exit status: 0, or 1 on a usage or system error.
+ * stderr, each line prefixed with "[ms since exec] " when the environment
+ * has BOOTSTAMP_LINES=1 (to see where a boot spends its time).
+ * Exit status: 0, or 1 on a usage or system error.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -43,8 +45,28 @@ static int scan(const char *buf, size_t len, const char *marker,
 	return 0;
 }
 
+/* Copies buf to stderr, stamping the start of each line when stamp is set. */
+static int copy_out(const char *buf, size_t len, int stamp, int *bol,
+		    long long start)
+{
+	size_t i;
+
+	if (!stamp)
+		return fwrite(buf, 1, len, stderr) == len ? 0 : -1;
+	for (i = 0; i < len; i++) {
+		if (*bol && fprintf(stderr, "[%7lld] ", (now_us() - start) / 1000) < 0)
+			return -1;
+		if (fputc(buf[i], stderr) == EOF)
+			return -1;
+		*bol = buf[i] == '\n';
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	const char *env = getenv("BOOTSTAMP_LINES");
+	int stamp = env && strcmp(env, "1") == 0, bol = 1;
 	const char *marker;
 	long long start, seen = -1;
 	size_t mlen, matched = 0;
@@ -87,7 +109,7 @@ int main(int argc, char **argv)
 			break;
 		if (seen < 0 && scan(buf, (size_t)n, marker, mlen, &matched))
 			seen = now_us() - start;
-		if (fwrite(buf, 1, (size_t)n, stderr) != (size_t)n)
+		if (copy_out(buf, (size_t)n, stamp, &bol, start) < 0)
 			break;
 	}
 	close(pfd[0]);
