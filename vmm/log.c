@@ -6,15 +6,18 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 
 static enum log_level log_threshold = LOG_WARN;
+static struct timespec log_t0;	/* set with the level: "ms since start" in debug lines */
 
 void log_set_level(enum log_level level)
 {
 	log_threshold = level;
+	clock_gettime(CLOCK_MONOTONIC, &log_t0);
 }
 
 enum log_level log_get_level(void)
@@ -35,6 +38,16 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	/* One write per line so lines from several threads do not interleave.
 	 * \r\n: the terminal may be in raw mode while the guest runs. */
+	if (log_threshold >= LOG_DEBUG) {
+		struct timespec now;
+		long long ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (now.tv_sec - log_t0.tv_sec) * 1000LL + (now.tv_nsec - log_t0.tv_nsec) / 1000000;
+		fprintf(stderr, "vmm: %s: [%lld ms] %s%s", names[level], ms, buf,
+			isatty(STDERR_FILENO) ? "\r\n" : "\n");
+		return;
+	}
 	fprintf(stderr, "vmm: %s: %s%s", names[level], buf,
 		isatty(STDERR_FILENO) ? "\r\n" : "\n");
 }

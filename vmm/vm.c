@@ -232,6 +232,7 @@ static int boot_prepare(struct vm *vm, const struct vm_config *cfg, struct boot_
 		log_err("cannot build the MP table: %s", strerror(-ret));
 		return ret;
 	}
+	log_debug("VM, devices and firmware tables set up; loading the kernel");
 	ret = boot_load(&vm->mem, cfg, entry, err, sizeof(err));
 	if (ret) {
 		log_err("%s", err[0] ? err : strerror(-ret));

@@ -63,6 +63,7 @@ static void vcpu_handle_io(struct vcpu *vcpu)
 	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
 	uint32_t i;
 
+	exit_stats_io(vcpu, run->io.port);
 	for (i = 0; i < run->io.count; i++) {
 		if (bus_access(&vcpu->vm->pio_bus, run->io.port, data, run->io.size, is_write) &&
 		    log_get_level() >= LOG_DEBUG)
@@ -77,6 +78,7 @@ static void vcpu_handle_mmio(struct vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	unsigned int len = run->mmio.len;
 
+	exit_stats_mmio(vcpu, run->mmio.phys_addr);
 	if (len > sizeof(run->mmio.data))
 		len = sizeof(run->mmio.data);
 	if (bus_access(&vcpu->vm->mmio_bus, run->mmio.phys_addr, run->mmio.data, len,
@@ -156,6 +158,8 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
+	exit_stats_init(vcpu);
+	log_debug("vCPU %u: entering the guest", vcpu->id);
 	for (;;) {
 		if (__atomic_load_n(&vm->exit_requested, __ATOMIC_ACQUIRE))
 			break;
@@ -171,6 +175,7 @@ static void *vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}
+	exit_stats_report(vcpu);
 	return NULL;
 }
 

@@ -10,6 +10,7 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct vm;
 struct boot_entry;
@@ -21,6 +22,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	struct exit_stats *stats;	/* -vv only: exit_stats.c */
 };
 
 int vcpu_create(struct vm *vm, unsigned int id, struct vcpu *vcpu);
@@ -35,6 +37,13 @@ int vcpu_start(struct vcpu *vcpu);
 /* Makes a running vCPU leave KVM_RUN and its thread return. */
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_join(struct vcpu *vcpu);
+
+/* exit_stats.c: counted at debug level only, printed when the thread ends. */
+struct exit_stats;
+void exit_stats_init(struct vcpu *vcpu);
+void exit_stats_io(struct vcpu *vcpu, uint16_t port);
+void exit_stats_mmio(struct vcpu *vcpu, uint64_t addr);
+void exit_stats_report(struct vcpu *vcpu);
 
 /* crash.c: registers, segments, control registers, code at RIP (capstone). */
 void vcpu_crash_report(struct vcpu *vcpu, const char *why);

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Exit statistics for boot profiling, kept only at debug level (-vv): the
+ * exits that reach vmm, counted per port and per MMIO page, and KVM's own
+ * per-vCPU counters (binary stats, KVM_GET_STATS_FD), which include the
+ * exits KVM handles in the kernel.  Printed when the vCPU thread ends: under
+ * nested virtualisation every exit costs tens of microseconds or more, so
+ * these say where a slow boot goes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vcpu.h"
+
+#define NR_PORTS	65536
+#define MMIO_SLOTS	64
+#define TOP		10
+
+struct exit_stats {
+	uint32_t pio[NR_PORTS];
+	struct { uint64_t page; uint32_t n; } mmio[MMIO_SLOTS];
+	uint64_t io, mmio_total, mmio_other;
+};
+
+void exit_stats_init(struct vcpu *vcpu)
+{
+	if (log_get_level() >= LOG_DEBUG)
+		vcpu->stats = calloc(1, sizeof(*vcpu->stats));	/* NULL: not kept */
+}
+
+void exit_stats_io(struct vcpu *vcpu, uint16_t port)
+{
+	if (vcpu->stats) {
+		vcpu->stats->pio[port]++;
+		vcpu->stats->io++;
+	}
+}
+
+void exit_stats_mmio(struct vcpu *vcpu, uint64_t addr)
+{
+	struct exit_stats *s = vcpu->stats;
+	unsigned int i;
+
+	if (!s)
+		return;
+	s->mmio_total++;
+	for (i = 0; i < MMIO_SLOTS; i++) {
+		if (s->mmio[i].n && s->mmio[i].page == addr >> 12) {
+			s->mmio[i].n++;
+			return;
+		}
+		if (!s->mmio[i].n) {
+			s->mmio[i].page = addr >> 12;
+			s->mmio[i].n = 1;
+			return;
+		}
+	}
+	s->mmio_other++;
+}
+
+/* KVM's counters for this vCPU whose names matter for exit cost. */
+static void report_kvm_stats(struct vcpu *vcpu)
+{
+	static const char *const wanted[] = {
+		"exits", "io_exits", "mmio_exits", "irq_exits", "halt_exits",
+		"irq_window_exits", "nmi_window_exits", "signal_exits",
+		"insn_emulation", "hypercalls", "pf_taken", "halt_wakeup",
+	};
+	struct kvm_stats_header h;
+	struct kvm_stats_desc *d;
+	char *descs = NULL, line[768];
+	size_t dsz, len = 0, i, k;
+	int fd = ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL);
+
+	if (fd < 0)
+		return;
+	if (pread(fd, &h, sizeof(h), 0) != sizeof(h) || h.num_desc > 4096 || h.name_size > 256)
+		goto out;
+	dsz = sizeof(*d) + h.name_size;
+	descs = malloc(dsz * h.num_desc);
+	if (!descs || pread(fd, descs, dsz * h.num_desc, h.desc_offset) != (ssize_t)(dsz * h.num_desc))
+		goto out;
+	for (k = 0; k < sizeof(wanted) / sizeof(wanted[0]); k++) {
+		for (i = 0; i < h.num_desc; i++) {
+			uint64_t v;
+
+			d = (struct kvm_stats_desc *)(descs + i * dsz);
+			d->name[h.name_size - 1] = '\0';
+			if (strcmp(d->name, wanted[k]) || d->size != 1 ||
+			    pread(fd, &v, sizeof(v), h.data_offset + d->offset) != sizeof(v))
+				continue;
+			if (v && len < sizeof(line) - 64)
+				len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%llu",
+							d->name, (unsigned long long)v);
+		}
+	}
+	if (len)
+		log_debug("vCPU %u: KVM counters:%s", vcpu->id, line);
+out:
+	free(descs);
+	close(fd);
+}
+
+void exit_stats_report(struct vcpu *vcpu)
+{
+	struct exit_stats *s = vcpu->stats;
+	char line[768];
+	size_t len = 0;
+	unsigned int t, i, best;
+
+	if (!s)
+		return;
+	report_kvm_stats(vcpu);
+	/* the busiest ports, selection by repeated maximum: TOP is small */
+	for (t = 0; t < TOP; t++) {
+		best = 0;
+		for (i = 1; i < NR_PORTS; i++)
+			if (s->pio[i] > s->pio[best])
+				best = i;
+		if (!s->pio[best])
+			break;
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " 0x%x:%u", best, s->pio[best]);
+		s->pio[best] = 0;
+	}
+	log_debug("vCPU %u: %llu port exits to vmm, busiest:%s", vcpu->id,
+		  (unsigned long long)s->io, len ? line : " none");
+	len = 0;
+	for (t = 0; t < TOP; t++) {
+		best = 0;
+		for (i = 1; i < MMIO_SLOTS; i++)
+			if (s->mmio[i].n > s->mmio[best].n)
+				best = i;
+		if (!s->mmio[best].n)
+			break;
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " 0x%llx:%u",
+					(unsigned long long)s->mmio[best].page << 12, s->mmio[best].n);
+		s->mmio[best].n = 0;
+	}
+	log_debug("vCPU %u: %llu MMIO exits to vmm (%llu on other pages), busiest pages:%s",
+		  vcpu->id, (unsigned long long)s->mmio_total, (unsigned long long)s->mmio_other,
+		  len ? line : " none");
+	free(s);
+	vcpu->stats = NULL;
+}
