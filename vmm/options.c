@@ -69,6 +69,10 @@ static void usage(FILE *f)
 "                       or a thread pool where io_uring is unavailable\n"
 "  --flat               load --kernel as a raw binary at 0x7c00 and start it in\n"
 "                       real mode (CS:IP 0000:7C00)\n"
+"  --guest-unpack       boot a bzImage through its own decompressor, as QEMU\n"
+"                       does (keeps the guest's KASLR; slower).  Default: vmm\n"
+"                       unpacks gzip/xz/lzma/lz4/zstd kernels on the host and\n"
+"                       starts the kernel proper at its link address\n"
 "  -v, --verbose        more messages on stderr (repeat for debug)\n"
 "  -q, --quiet          errors only\n"
 "  -h, --help           this help\n"
@@ -102,6 +106,7 @@ enum {
 	OPT_CONSOLE,
 	OPT_DISK,
 	OPT_FLAT,
+	OPT_GUEST_UNPACK,
 };
 
 static const struct option long_opts[] = {
@@ -113,6 +118,7 @@ static const struct option long_opts[] = {
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "disk",    required_argument, NULL, OPT_DISK },
 	{ "flat",    no_argument,       NULL, OPT_FLAT },
+	{ "guest-unpack", no_argument,  NULL, OPT_GUEST_UNPACK },
 	{ "verbose", no_argument,       NULL, 'v' },
 	{ "quiet",   no_argument,       NULL, 'q' },
 	{ "help",    no_argument,       NULL, 'h' },
@@ -193,6 +199,9 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case OPT_FLAT:
 			cfg->flat = true;
+			break;
+		case OPT_GUEST_UNPACK:
+			cfg->guest_unpack = true;
 			break;
 		case 'v':
 			cfg->verbosity++;

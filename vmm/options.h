@@ -25,6 +25,7 @@ struct vm_config {
 	const char *initrd;
 	const char *cmdline;		/* NULL: the default below */
 	bool flat;			/* --flat: raw binary at 0x7c00, real mode */
+	bool guest_unpack;		/* --guest-unpack: bzImage decompresses itself */
 	unsigned int cpus;
 	uint64_t memory;		/* bytes */
 	enum console_kind console;

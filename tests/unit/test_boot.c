@@ -375,7 +375,8 @@ Test(bzimage, debian_cloud_kernel)
 	glob_t g, gi;
 	const uint8_t *bp;
 	uint32_t ird;
-	struct vm_config cfg = { .cpus = 1, .memory = 512ULL << 20, .cmdline = "console=ttyS0 panic=-1" };
+	struct vm_config cfg = { .cpus = 1, .memory = 512ULL << 20, .cmdline = "console=ttyS0 panic=-1",
+				 .guest_unpack = true };	/* unpacking: test_boot_unpack.c */
 
 	if (glob("/boot/vmlinuz-*-cloud-amd64", 0, NULL, &g) || !g.gl_pathc)
 		cr_skip_test("no /boot/vmlinuz-*-cloud-amd64 on this machine");

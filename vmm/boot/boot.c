@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,13 +119,18 @@ int boot_load_buf(struct guest_mem *gm, const struct boot_input *in,
 			in->kernel_name);
 }
 
-/* Reads a whole regular file of at most max bytes into a malloc()ed buffer. */
-static int read_file(const char *path, size_t max, const char *what,
-		     uint8_t **bufp, size_t *lenp, char *err, size_t errlen)
+/*
+ * Maps a whole regular file of at most max bytes read-only, pages populated
+ * up front: no copy and no page faults later, which matters where every
+ * fault is emulated (the testhost).  Read through a private mapping, a file
+ * shrunk by someone else while vmm boots would fault; vmm reads it within
+ * the first second and never again (boot_load unmaps it).
+ */
+static int map_file(const char *path, size_t max, const char *what,
+		    uint8_t **bufp, size_t *lenp, char *err, size_t errlen)
 {
 	struct stat st;
-	uint8_t *buf = NULL;
-	size_t done = 0;
+	void *map;
 	int fd, ret;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -132,46 +138,37 @@ static int read_file(const char *path, size_t max, const char *what,
 		return boot_err(err, errlen, -errno, "%s: cannot open %s: %s", path, what, strerror(errno));
 	if (fstat(fd, &st)) {
 		ret = boot_err(err, errlen, -errno, "%s: cannot stat %s: %s", path, what, strerror(errno));
-		goto err_close;
+		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = boot_err(err, errlen, -EINVAL, "%s: %s is not a regular file", path, what);
-		goto err_close;
+		goto out;
 	}
 	if ((uint64_t)st.st_size > max) {
 		ret = boot_err(err, errlen, -EFBIG, "%s: %s of %lld bytes is larger than guest memory (%zu bytes)",
 			       path, what, (long long)st.st_size, max);
-		goto err_close;
+		goto out;
 	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		ret = boot_err(err, errlen, -ENOMEM, "%s: no host memory to read %s (%lld bytes)",
-			       path, what, (long long)st.st_size);
-		goto err_close;
+	ret = 0;
+	*lenp = (size_t)st.st_size;
+	*bufp = NULL;
+	if (!st.st_size)
+		goto out;	/* empty: the loaders say so */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (map == MAP_FAILED) {
+		ret = boot_err(err, errlen, -errno, "%s: cannot map %s: %s", path, what, strerror(errno));
+		goto out;
 	}
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = boot_err(err, errlen, -errno, "%s: read error on %s: %s", path, what, strerror(errno));
-			goto err_free;
-		}
-		if (n == 0)
-			break;	/* file shrank: use what is there */
-		done += (size_t)n;
-	}
-	close(fd);
-	*bufp = buf;
-	*lenp = done;
-	return 0;
-
-err_free:
-	free(buf);
-err_close:
+	*bufp = map;
+out:
 	close(fd);
 	return ret;
+}
+
+static void unmap_file(uint8_t *buf, size_t len)
+{
+	if (buf)
+		munmap(buf, len);
 }
 
 int boot_load(struct guest_mem *gm, const struct vm_config *cfg,
@@ -182,6 +179,7 @@ int boot_load(struct guest_mem *gm, const struct vm_config *cfg,
 		.initrd_name = cfg->initrd,
 		.cmdline = cfg->cmdline,
 		.flat = cfg->flat,
+		.guest_unpack = cfg->guest_unpack,
 	};
 	uint8_t *kernel = NULL, *initrd = NULL;
 	size_t max = gm->ram_size > SIZE_MAX ? SIZE_MAX : (size_t)gm->ram_size;
@@ -189,23 +187,25 @@ int boot_load(struct guest_mem *gm, const struct vm_config *cfg,
 
 	if (!cfg->kernel)
 		return boot_err(err, errlen, -EINVAL, "no kernel given");
-	ret = read_file(cfg->kernel, max, "kernel", &kernel, &in.kernel_len, err, errlen);
+	ret = map_file(cfg->kernel, max, "kernel", &kernel, &in.kernel_len, err, errlen);
 	if (ret)
 		return ret;
 	in.kernel = kernel;
 	if (cfg->initrd) {
-		ret = read_file(cfg->initrd, max, "initrd", &initrd, &in.initrd_len, err, errlen);
+		ret = map_file(cfg->initrd, max, "initrd", &initrd, &in.initrd_len, err, errlen);
 		if (ret)
 			goto out;
-		in.initrd = initrd;
+		in.initrd = initrd ? initrd : (const uint8_t *)"";	/* empty: still given */
 	}
+	log_debug("read %s (%zu bytes)%s%s", cfg->kernel, in.kernel_len,
+		  cfg->initrd ? " and " : "", cfg->initrd ? cfg->initrd : "");
 	ret = boot_load_buf(gm, &in, entry, err, errlen);
 	if (!ret)
 		log_info("loaded %s (%s, %zu bytes), entry 0x%llx%s%s",
 			 cfg->kernel, entry->kind, in.kernel_len, (unsigned long long)entry->rip,
 			 cfg->initrd ? ", initrd " : "", cfg->initrd ? cfg->initrd : "");
 out:
-	free(initrd);
-	free(kernel);
+	unmap_file(initrd, in.initrd_len);
+	unmap_file(kernel, in.kernel_len);
 	return ret;
 }

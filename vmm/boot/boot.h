@@ -48,6 +48,7 @@ struct boot_input {
 	const char *initrd_name;
 	const char *cmdline;		/* NULL: VMM_DEFAULT_CMDLINE */
 	bool flat;
+	bool guest_unpack;		/* bzImage: leave decompression to the guest */
 };
 
 /* The loader proper; fuzz/fuzz_boot.c calls it directly. */

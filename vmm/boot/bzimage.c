@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "boot/loader.h"
+#include "log.h"
 #include "mem/layout.h"
 
 /* offsets in struct boot_params (the zero page) */
@@ -35,6 +36,8 @@
 #define HDR_INITRD_ADDR_MAX	0x22c
 #define HDR_XLOADFLAGS		0x236
 #define HDR_CMDLINE_SIZE	0x238
+#define HDR_PAYLOAD_OFFSET	0x248
+#define HDR_PAYLOAD_LENGTH	0x24c
 #define HDR_PREF_ADDRESS	0x258
 #define HDR_INIT_SIZE		0x260
 
@@ -90,7 +93,10 @@ int boot_bzimage(struct guest_mem *gm, const struct boot_input *in,
 	const uint8_t *k = in->kernel;
 	const char *name = in->kernel_name;
 	const char *cmdline = boot_cmdline(in);
-	uint64_t setup_size, klen, hdr_end, initrd_addr = 0, limit;
+	uint64_t setup_size, klen, hdr_end, initrd_addr = 0, limit, kend;
+	uint64_t rip = KERNEL_LOAD + KERNEL_64_ENTRY, elf_end = 0;
+	bool unpacked = false;
+	char why[160];
 	uint16_t version, xlf;
 	uint32_t cmdline_size;
 	size_t cmdline_len = strlen(cmdline);
@@ -137,14 +143,26 @@ int boot_bzimage(struct guest_mem *gm, const struct boot_input *in,
 	if (!bp)
 		return boot_err(err, errlen, -EFAULT, "%s: guest RAM does not cover the zero page", name);
 
+	/* unpack on the host when we can: the guest skips its decompressor */
+	if (!in->guest_unpack && version >= 0x208) {
+		unpacked = !bzimage_load_unpacked(gm, k + setup_size, klen,
+						  get_le32(k + HDR_PAYLOAD_OFFSET),
+						  get_le32(k + HDR_PAYLOAD_LENGTH),
+						  &rip, &elf_end, why, sizeof(why));
+		if (unpacked)
+			log_info("%s: unpacked the %s payload on the host, entering vmlinux at 0x%llx",
+				 name, why, (unsigned long long)rip);
+		else
+			log_warn("%s: not unpacked on the host (%s): the guest decompresses it", name, why);
+	}
+	kend = max_u64(kernel_footprint_end(k, klen, version), elf_end);
 	if (in->initrd) {
 		limit = (uint64_t)get_le32(k + HDR_INITRD_ADDR_MAX) + 1;
-		ret = boot_place_initrd(gm, in, kernel_footprint_end(k, klen, version), limit,
-					&initrd_addr, err, errlen);
+		ret = boot_place_initrd(gm, in, kend, limit, &initrd_addr, err, errlen);
 		if (ret)
 			return ret;
 	}
-	if (gm_write(gm, KERNEL_LOAD, k + setup_size, klen) ||
+	if ((!unpacked && gm_write(gm, KERNEL_LOAD, k + setup_size, klen)) ||
 	    boot_put_string(gm, LAYOUT_CMDLINE, cmdline, LAYOUT_CMDLINE_MAX))
 		return boot_err(err, errlen, -EFAULT, "%s: cannot write kernel or command line to guest RAM", name);
 
@@ -165,10 +183,10 @@ int boot_bzimage(struct guest_mem *gm, const struct boot_input *in,
 
 	*entry = (struct boot_entry){
 		.mode = BOOT_MODE_LONG64,
-		.rip = KERNEL_LOAD + KERNEL_64_ENTRY,
+		.rip = rip,
 		.rsi = LAYOUT_ZERO_PAGE,
 		.rsp = LAYOUT_BOOT_STACK,
-		.kind = "bzImage",
+		.kind = unpacked ? "bzImage, unpacked on the host" : "bzImage",
 	};
 	return 0;
 }

@@ -106,6 +106,31 @@ int elf_load(struct guest_mem *gm, const uint8_t *buf, size_t len,
 	     const struct elf_image *elf, uint64_t *end,
 	     const char *name, char *err, size_t errlen);
 
+/* ---- host-side unpacking of a bzImage (unpack.c) ---- */
+/*
+ * Decodes a bzImage payload (gzip, xz, lzma, lz4 legacy or zstd stream +
+ * u32 size trailer, *size) in chunks passed in order to sink; where
+ * direct (may be NULL) returns a place for the next bytes, lz4 blocks are
+ * decoded there and sink gets buf NULL.  0 (*kind
+ * names the format), 1 if the format is not one of those, -EFBIG if the
+ * trailer says more than max, -EINVAL if corrupt or truncated, -ENOMEM, or
+ * what sink returned.  The caller checks the total against *size.
+ */
+int boot_unpack_payload(const uint8_t *payload, size_t len, size_t max,
+			int (*sink)(void *ctx, const uint8_t *buf, size_t n),
+			uint8_t *(*direct)(void *ctx, size_t want),
+			void *ctx, size_t *size, const char **kind);
+/*
+ * Unpacks the payload of the protected-mode kernel pm (klen bytes) and
+ * loads the vmlinux ELF inside at its physical addresses.  0: loaded,
+ * *entry = its 64-bit entry (startup_64), *end = end of its segments, why =
+ * the format.  1: not possible, why says why (the caller boots the bzImage
+ * with its own decompressor; guest RAM may hold partial writes).
+ */
+int bzimage_load_unpacked(struct guest_mem *gm, const uint8_t *pm, size_t klen,
+			  uint32_t payload_off, uint32_t payload_len,
+			  uint64_t *entry, uint64_t *end, char *why, size_t whylen);
+
 /* ---- the protocols: each returns 1 "not mine", 0 loaded, or -errno ---- */
 int boot_flat(struct guest_mem *gm, const struct boot_input *in,
 	      struct boot_entry *entry, char *err, size_t errlen);
