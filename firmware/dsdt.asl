@@ -184,6 +184,22 @@ DefinitionBlock ("dsdt.aml", "DSDT", 2, "VMM   ", "VMMDSDT ", 0x00000001)
 			})
 		}
 
+		/*
+		 * CMOS RTC (MC146818).  Described here so that Linux binds rtc_cmos
+		 * through ACPI/PNP, which routes IRQ 8 through the IOAPIC: on
+		 * hardware-reduced ACPI there is no legacy PIC, and the fixed
+		 * platform device it would register otherwise fails with -EINVAL.
+		 */
+		Device (RTC)
+		{
+			Name (_HID, EisaId ("PNP0B00"))
+			Name (_CRS, ResourceTemplate ()
+			{
+				IO (Decode16, 0x0070, 0x0070, 0x01, 0x02)
+				IRQNoFlags () {8}
+			})
+		}
+
 		/* QEMU-compatible pvpanic: Linux's pvpanic-mmio driver binds to QEMU0001 */
 		Device (PEVT)
 		{
