@@ -84,6 +84,8 @@ static void check_acpi(unsigned int ncpus)
 	cr_assert_eq(rd32(fadt + 112) & (1u << 20), 1u << 20, "HW_REDUCED_ACPI");
 	cr_assert_eq(rd32(fadt + 112) & (1u << 10), 1u << 10, "RESET_REG_SUP");
 	cr_assert_eq(rd16(fadt + 109) & (1u << 3), 0, "MSI must not be marked unsupported");
+	cr_assert_eq(rd16(fadt + 109) & (1u << 1), 0, "no 8042 flag: Linux must not probe the reset-only i8042");
+	cr_assert_neq(rd16(fadt + 109) & (1u << 2), 0, "VGA not present");
 	cr_assert_eq(fadt[116], 1);
 	cr_assert_eq(rd64(fadt + 120), PORT_RESET);
 	cr_assert_eq(fadt[128], 0x06);
