@@ -3,7 +3,9 @@
  * libFuzzer target for the qcow2 parser and data paths: the input is an
  * image file.  Opens it read-only (header, tables, backing chain), reads the
  * start of the disk and some scattered sectors, runs the consistency check,
- * then opens it read-write and writes, zeroes and discards a little.
+ * then opens it read-write and writes, zeroes and discards a little; with
+ * cache=unsafe or (last input byte odd) writeback, whose deferred L2 entries
+ * and refcount decreases (qcow2_meta.c) run then.
  * Must never crash, hang or leak, whatever the bytes.
  */
 #include <fcntl.h>
@@ -26,7 +28,10 @@ static void exercise(const char *path, bool rw, const uint8_t *data, size_t size
 	char err[512];
 	struct iovec v = { buf, sizeof(buf) };
 
-	if (qcow2_format()->open(path, !rw, DISK_CACHE_UNSAFE, &img, err, sizeof(err)) < 0)
+	enum disk_cache cache = rw && size && (data[size - 1] & 1) ? DISK_CACHE_WRITEBACK :
+				DISK_CACHE_UNSAFE;
+
+	if (qcow2_format()->open(path, !rw, cache, &img, err, sizeof(err)) < 0)
 		return;
 	if (img->size >= sizeof(buf))
 		img->ops->preadv(img, &v, 1, 0);
@@ -46,6 +51,8 @@ static void exercise(const char *path, bool rw, const uint8_t *data, size_t size
 		img->ops->pwritev(img, &w, 1, (img->size / 2) & ~511ull);
 		img->ops->write_zeroes(img, 4096, 4096);
 		img->ops->discard(img, 0, img->size < (1 << 20) ? img->size : (1 << 20));
+		w.iov_len = 512;
+		img->ops->pwritev(img, &w, 1, 1024);	/* partial: COW or a reused cluster */
 		img->ops->flush(img);
 	}
 	qcow2_check(img, rw ? QCOW2_FIX_LEAKS | QCOW2_CHECK_QUIET : QCOW2_CHECK_QUIET, &r,
@@ -59,7 +66,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd;
 
 	if (!path[0]) {
-		snprintf(path, sizeof(path), "/tmp/fuzz_qcow2.%d", (int)getpid());
+		/* tmpfs where there is one: writeback's fdatasync costs nothing there */
+		snprintf(path, sizeof(path), "%s/fuzz_qcow2.%d",
+			 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid());
 		log_set_level(LOG_ERR);
 	}
 	if (size > (1 << 20))

@@ -2,7 +2,8 @@
 /*
  * Hidden helpers for the crash-consistency test (tests/img/crash.sh):
  *   crash-writer FILE SEED LOG [COUNT]   (COUNT: stop after COUNT ops and close)
- *                                writes (every 11th op: discards) 4 KiB blocks in
+ *                                writes (every 11th op: discards, or zeroes
+ *                                where clusters are larger) 4 KiB blocks in
  *                                a seeded random order forever, flushing every
  *                                16 ops and then recording the count in LOG;
  *                                killed with SIGKILL.
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block/qcow2.h"
 #include "img.h"
 
 #define CB 4096
@@ -31,6 +33,7 @@ int img_crash_writer(int argc, char **argv)
 {
 	struct blk_image *img;
 	uint64_t s, nb, buf[CB / 8], count = 0;
+	bool whole;
 	int lfd;
 
 	if (argc != 4 && argc != 5)
@@ -41,6 +44,7 @@ int img_crash_writer(int argc, char **argv)
 	if (img_open(argv[1], "qcow2", false, &img) < 0)
 		return 1;
 	nb = img->size / CB;
+	whole = qcow2_of(img)->cluster_size <= CB;
 	lfd = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (lfd < 0 || !nb)
 		return 1;
@@ -50,7 +54,9 @@ int img_crash_writer(int argc, char **argv)
 		char line[32];
 
 		if (i % 11 == 0) {	/* discard: frees clusters for reuse */
-			if (img->ops->discard(img, b * CB, CB) < 0)
+			/* a discard inside a bigger cluster is a no-op: zero it instead */
+			if ((whole ? img->ops->discard(img, b * CB, CB) :
+			     img->ops->write_zeroes(img, b * CB, CB)) < 0)
 				return 1;
 		} else {
 			for (int k = 0; k < CB / 8; k++)

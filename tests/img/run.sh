@@ -7,6 +7,14 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-build}
 VMM_IMG=$(cd "$BUILD" 2>/dev/null && pwd)/vmm-img
+# relative to where we were started: the tests run in a temporary directory
+if [ -n "${VMM_IMG_SAN:-}" ]; then
+	VMM_IMG_SAN=$(cd "$VMM_IMG_SAN" 2>/dev/null && pwd) || {
+		echo "FAIL setup: VMM_IMG_SAN directory missing"
+		echo "img-tests: 0 passed, 1 failed"
+		exit 1
+	}
+fi
 if [ ! -x "$VMM_IMG" ]; then
 	echo "FAIL setup: $BUILD/vmm-img not built"
 	echo "img-tests: 0 passed, 1 failed"

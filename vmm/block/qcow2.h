@@ -4,8 +4,12 @@
  * vmm-img.  Layout per QEMU's docs/interop/qcow2.txt: big-endian header,
  * two-level L1/L2 mapping, refcount table -> refcount blocks.
  *
- * Metadata is written through (every change goes to the file at once, in
- * crash-safe order: data, then refcounts, then L2, then L1); a small
+ * Metadata is written through, except L2 entries that depend on data not
+ * yet durable (copy-on-write, reused clusters, compressed clusters): those
+ * tables stay dirty in the cache until qcow2_commit(), which syncs first.
+ * Refcount increases are durable before anything points at the cluster
+ * (the pool); decreases wait until the dropped reference is durable
+ * (q->frees, applied by qcow2_commit after a sync).  A small
  * set-associative cache keeps L2 tables and refcount blocks in memory.
  * One mutex per image serialises metadata access.
  */
@@ -72,16 +76,30 @@ struct qcow2_header {
 	char backing_fmt[32];
 };
 
+/* What a write to the image file holds: the ordering rules and the test hook. */
+enum qcow2_io_kind {
+	QCOW2_IO_DATA,		/* guest data, compressed clusters */
+	QCOW2_IO_L1,
+	QCOW2_IO_L2,
+	QCOW2_IO_REFTABLE,
+	QCOW2_IO_REFBLOCK,
+	QCOW2_IO_HEADER,
+	QCOW2_IO_SYNC,		/* fdatasync (off, len 0) */
+};
+
 /* One cached table (L2 table or refcount block), keyed by host offset. */
 struct qcow2_cache_entry {
 	uint64_t offset;	/* 0: empty */
 	uint64_t lru;
-	uint8_t *data;		/* one cluster */
+	uint8_t *data;		/* one cluster, aligned for O_DIRECT */
+	bool dirty;		/* L2 only: changed, not yet written (see qcow2_commit) */
+	uint32_t dlo, dhi;	/* the changed bytes, when dirty */
 };
 
 struct qcow2_cache {
 	struct qcow2_cache_entry *e;
 	unsigned int nsets, ways;
+	unsigned int ndirty;
 	uint64_t tick;
 };
 
@@ -102,7 +120,14 @@ struct qcow2 {
 	uint64_t pool[64];		/* cluster << 1 | may-hold-old-data: refcount 1, unused */
 	unsigned int pool_n;
 	uint64_t cbytes_off;		/* compressed packing cursor (host byte), 0 none */
+	uint64_t *frees;		/* clusters whose refcount drops at the next commit */
+	size_t nfrees, frees_cap;
+	uint64_t frees_done;		/* decreases applied so far */
+	unsigned int align;		/* O_DIRECT alignment of file I/O, 1 if buffered */
 	struct blk_image *backing;
+	/* test hook: every write and sync of the image file, in order */
+	void (*trace)(void *arg, enum qcow2_io_kind kind, uint64_t off, uint64_t len);
+	void *trace_arg;
 	uint8_t *zbuf;			/* 2 clusters: compressed bytes */
 	uint8_t *cbuf;			/* 1 cluster: decompressed cluster */
 	uint8_t *wbuf;			/* 1 cluster: allocating-write buffer */
@@ -120,25 +145,62 @@ void qcow2_backing_path(const char *image, const char *backing, char *out, size_
 int qcow2_open_any(const char *path, const char *fmt, bool readonly,
 		   enum disk_cache cache, struct blk_image **out, char *err, size_t errlen);
 
+/* qcow2_meta.c: file I/O (aligned for O_DIRECT), syncs, ordering */
+/* Reads len bytes at off (zeros past end of file); returns bytes in the file or -errno. */
+ssize_t qcow2_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off);
+/* Writes all of buf; with O_DIRECT an unaligned range is read-modify-written. */
+int qcow2_pwrite(struct qcow2 *q, enum qcow2_io_kind kind, const void *buf, size_t len,
+		 uint64_t off);
+/* Writes bytes [boff, boff+blen) of a cached one-cluster table, widened to q->align. */
+int qcow2_table_write(struct qcow2 *q, enum qcow2_io_kind kind, const uint8_t *tbl,
+		      uint64_t tbl_off, size_t boff, size_t blen);
+/* Writes entry idx of an in-memory table of n entries (L1, refcount table). */
+int qcow2_entry_write(struct qcow2 *q, enum qcow2_io_kind kind, const uint64_t *t,
+		      uint64_t n, uint64_t tbl_off, uint64_t idx);
+int qcow2_sync(struct qcow2 *q);
+/* Lowers the refcounts of [off, off+len) once the dropped reference is durable. */
+void qcow2_free_bytes(struct qcow2 *q, uint64_t off, uint64_t len);
+/*
+ * Writes the dirty L2 tables (after a sync, unless synced says one just
+ * happened with nothing written since), then applies the deferred refcount
+ * decreases (after another sync).  durable: that second sync happens even
+ * with no decreases pending, so everything written before the decreases is
+ * on disk (the decreases themselves are not synced).
+ */
+int qcow2_commit(struct qcow2 *q, bool synced, bool durable);
+/* FLUSH: commit, then everything written so far is durable.  Takes the lock. */
+int qcow2_flush_image(struct qcow2 *q);
+void *qcow2_alloc_aligned(size_t len);
+
+static inline void qcow2_trace(struct qcow2 *q, enum qcow2_io_kind kind, uint64_t off,
+			       uint64_t len)
+{
+	if (q->trace)
+		q->trace(q->trace_arg, kind, off, len);
+}
+
 /* qcow2_cache.c */
 int qcow2_cache_init(struct qcow2_cache *c, unsigned int entries, uint32_t cluster_size);
 void qcow2_cache_free(struct qcow2_cache *c);
 /* Returns the table at host offset off (read from fd on a miss), or NULL. */
 uint8_t *qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t off, bool fresh, int *ret);
 void qcow2_cache_drop(struct qcow2_cache *c, uint64_t off);
+struct qcow2_cache_entry *qcow2_cache_find(struct qcow2 *q, struct qcow2_cache *c, uint64_t off);
+/* Bytes [boff, boff+blen) of the table changed and wait for qcow2_commit. */
+void qcow2_cache_mark_dirty(struct qcow2_cache *c, struct qcow2_cache_entry *en,
+			    uint32_t boff, uint32_t blen);
 
 /* qcow2_refcount.c */
 int qcow2_get_refcount(struct qcow2 *q, uint64_t cluster, uint64_t *rc);
 int qcow2_update_refcount(struct qcow2 *q, uint64_t cluster, int64_t delta);
 int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off, bool *reused);
 int qcow2_alloc_run(struct qcow2 *q, uint64_t n, uint64_t *host_off);
-void qcow2_free_bytes(struct qcow2 *q, uint64_t off, uint64_t len);
 int qcow2_release_pool(struct qcow2 *q);
-int qcow2_sync(struct qcow2 *q);
 
 /* qcow2_cluster.c */
 int qcow2_get_l2_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry);
-int qcow2_set_l2_entry(struct qcow2 *q, uint64_t voff, uint64_t entry);
+/* deferred: the entry points at data not yet durable; written by qcow2_commit */
+int qcow2_set_l2_entry(struct qcow2 *q, uint64_t voff, uint64_t entry, bool deferred);
 int qcow2_ensure_l2(struct qcow2 *q, uint64_t voff);
 int qcow2_grow_l1(struct qcow2 *q, uint64_t new_l1_size);
 

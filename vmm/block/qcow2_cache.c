@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * A small set-associative, write-through cache of one-cluster metadata
- * tables (L2 tables, refcount blocks), keyed by host offset.  Callers hold
- * the image mutex.
+ * A small set-associative cache of one-cluster metadata tables (L2 tables,
+ * refcount blocks), keyed by host offset.  Write-through, except L2 tables
+ * marked dirty (entries waiting for a sync, see qcow2_meta.c): evicting one
+ * commits first.  Callers hold the image mutex.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,8 +24,11 @@ int qcow2_cache_init(struct qcow2_cache *c, unsigned int entries, uint32_t clust
 	c->nsets = nsets;
 	c->ways = QCOW2_CACHE_WAYS;
 	c->tick = 0;
+	c->ndirty = 0;
 	c->e = calloc((size_t)nsets * c->ways, sizeof(*c->e));
-	mem = calloc((size_t)nsets * c->ways, cluster_size);
+	mem = qcow2_alloc_aligned((size_t)nsets * c->ways * cluster_size);
+	if (mem)
+		memset(mem, 0, (size_t)nsets * c->ways * cluster_size);
 	if (!c->e || !mem) {
 		free(c->e);
 		free(mem);
@@ -52,11 +56,43 @@ static struct qcow2_cache_entry *set_of(struct qcow2_cache *c, uint64_t off, uin
 	return &c->e[(idx & (c->nsets - 1)) * c->ways];
 }
 
+/* The cached table at host offset off, or NULL; no read, no LRU update. */
+struct qcow2_cache_entry *qcow2_cache_find(struct qcow2 *q, struct qcow2_cache *c, uint64_t off)
+{
+	struct qcow2_cache_entry *s = set_of(c, off, q->h.cluster_bits);
+
+	for (unsigned int i = 0; i < c->ways; i++)
+		if (s[i].offset == off)
+			return &s[i];
+	return NULL;
+}
+
+void qcow2_cache_mark_dirty(struct qcow2_cache *c, struct qcow2_cache_entry *en,
+			    uint32_t boff, uint32_t blen)
+{
+	if (!en->dirty) {
+		en->dirty = true;
+		en->dlo = boff;
+		en->dhi = boff + blen;
+		c->ndirty++;
+		return;
+	}
+	if (boff < en->dlo)
+		en->dlo = boff;
+	if (boff + blen > en->dhi)
+		en->dhi = boff + blen;
+}
+
 void qcow2_cache_drop(struct qcow2_cache *c, uint64_t off)
 {
-	for (unsigned int i = 0; i < c->nsets * c->ways; i++)
-		if (c->e[i].offset == off)
-			c->e[i].offset = 0;
+	for (unsigned int i = 0; i < c->nsets * c->ways; i++) {
+		if (c->e[i].offset != off)
+			continue;
+		c->e[i].offset = 0;
+		if (c->e[i].dirty)
+			c->ndirty--;
+		c->e[i].dirty = false;
+	}
 }
 
 /*
@@ -67,6 +103,7 @@ uint8_t *qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t off, b
 {
 	struct qcow2_cache_entry *s = set_of(c, off, q->h.cluster_bits), *victim = s;
 	ssize_t n;
+	int r;
 
 	for (unsigned int i = 0; i < c->ways; i++) {
 		if (s[i].offset == off) {
@@ -78,17 +115,23 @@ uint8_t *qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t off, b
 		if (s[i].lru < victim->lru)
 			victim = &s[i];
 	}
+	if (victim->dirty) {
+		r = qcow2_commit(q, false, false);
+		if (r < 0) {
+			*ret = r;
+			return NULL;
+		}
+	}
 	victim->offset = 0;
 	if (fresh) {
 		memset(victim->data, 0, q->cluster_size);
 	} else {
-		n = pread(q->fd, victim->data, q->cluster_size, (off_t)off);
+		/* a table at EOF, partly unwritten, reads as zeros */
+		n = qcow2_pread(q, victim->data, q->cluster_size, off);
 		if (n < 0) {
-			*ret = -errno;
+			*ret = (int)n;
 			return NULL;
 		}
-		if ((size_t)n < q->cluster_size)	/* table at EOF, partly unwritten */
-			memset(victim->data + n, 0, q->cluster_size - (size_t)n);
 	}
 	victim->offset = off;
 	victim->lru = ++c->tick;

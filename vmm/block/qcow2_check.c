@@ -44,7 +44,7 @@ static void ref_l1(struct ck *k, uint64_t l1_off, uint64_t l1_size, bool active)
 	uint64_t cs = q->cluster_size, x = 62 - (q->h.cluster_bits - 8);
 	uint8_t *t = malloc(cs), *l1 = malloc(l1_size * 8 + 8);
 
-	if (!t || !l1 || (l1_size && pread(q->fd, l1, l1_size * 8, (off_t)l1_off) != (ssize_t)(l1_size * 8))) {
+	if (!t || !l1 || (l1_size && qcow2_pread(q, l1, l1_size * 8, l1_off) != (ssize_t)(l1_size * 8))) {
 		fprintf(stderr, "ERROR cannot read L1 table at 0x%" PRIx64 "\n", l1_off);
 		k->r->corruptions++;
 		goto out;
@@ -56,7 +56,7 @@ static void ref_l1(struct ck *k, uint64_t l1_off, uint64_t l1_size, bool active)
 		if (!l2)
 			continue;
 		ref(k, l2, cs, "L2 table");
-		if (pread(q->fd, t, cs, (off_t)l2) != (ssize_t)cs) {
+		if (qcow2_pread(q, t, cs, l2) != (ssize_t)cs) {
 			fprintf(stderr, "ERROR cannot read L2 table at 0x%" PRIx64 "\n", l2);
 			k->r->corruptions++;
 			continue;
@@ -97,7 +97,7 @@ static void ref_snapshots(struct ck *k)
 	for (uint32_t i = 0; i < q->h.nb_snapshots; i++) {
 		uint8_t h[40];
 
-		if (pread(q->fd, h, 40, (off_t)off) != 40) {
+		if (qcow2_pread(q, h, 40, off) != 40) {
 			fprintf(stderr, "ERROR snapshot table truncated\n");
 			k->r->corruptions++;
 			return;
@@ -127,6 +127,12 @@ int qcow2_check(struct blk_image *img, int flags, struct qcow2_check_result *r,
 	}
 	cs = q->cluster_size;
 	pthread_mutex_lock(&q->lock);
+	/* the file must hold what memory holds: deferred entries and decreases */
+	if (!img->readonly) {
+		ret = qcow2_commit(q, false, false);
+		if (ret < 0)
+			goto out;
+	}
 	if (fstat(q->fd, &st) < 0) {
 		ret = -errno;
 		goto out;

@@ -16,7 +16,6 @@ static int l2_table(struct qcow2 *q, uint64_t voff, bool alloc, uint8_t **tbl, u
 	uint64_t l1_idx = voff >> (q->h.cluster_bits + q->l2_bits), l1e, off;
 	int ret = -EIO;
 	bool reused;
-	uint8_t ent[8];
 
 	*tbl = NULL;
 	if (l1_idx >= q->h.l1_size)
@@ -46,18 +45,20 @@ static int l2_table(struct qcow2 *q, uint64_t voff, bool alloc, uint8_t **tbl, u
 	*tbl = qcow2_cache_get(q, &q->l2c, off, true, &ret);
 	if (!*tbl)
 		return ret;
-	if (pwrite(q->fd, *tbl, q->cluster_size, (off_t)off) != (ssize_t)q->cluster_size)
-		goto io_err;
-	if (reused && (ret = qcow2_sync(q)) < 0)
+	ret = qcow2_table_write(q, QCOW2_IO_L2, *tbl, off, 0, q->cluster_size);
+	/* the zeroed table must be durable before the L1 entry if the cluster held data */
+	if (ret == 0 && reused)
+		ret = qcow2_sync(q);
+	if (ret < 0)
 		goto err;
-	qcow2_put64(ent, off | QCOW2_OFLAG_COPIED);
-	if (pwrite(q->fd, ent, 8, (off_t)(q->h.l1_table_offset + l1_idx * 8)) != 8)
-		goto io_err;
 	q->l1[l1_idx] = off | QCOW2_OFLAG_COPIED;
+	ret = qcow2_entry_write(q, QCOW2_IO_L1, q->l1, q->h.l1_size, q->h.l1_table_offset, l1_idx);
+	if (ret < 0) {
+		q->l1[l1_idx] = l1e;
+		goto err;
+	}
 	*l2_off = off;
 	return 0;
-io_err:
-	ret = errno ? -errno : -EIO;
 err:
 	qcow2_cache_drop(&q->l2c, off);
 	*tbl = NULL;
@@ -86,20 +87,29 @@ int qcow2_ensure_l2(struct qcow2 *q, uint64_t voff)
 	return l2_table(q, voff, true, &tbl, &l2_off);
 }
 
-int qcow2_set_l2_entry(struct qcow2 *q, uint64_t voff, uint64_t entry)
+int qcow2_set_l2_entry(struct qcow2 *q, uint64_t voff, uint64_t entry, bool deferred)
 {
 	uint8_t *tbl;
 	uint64_t l2_off, idx = (voff >> q->h.cluster_bits) & ((1ull << q->l2_bits) - 1);
+	struct qcow2_cache_entry *en;
 	int ret = l2_table(q, voff, true, &tbl, &l2_off);
 
 	if (ret < 0)
 		return ret;
 	qcow2_put64(tbl + idx * 8, entry);
-	if (pwrite(q->fd, tbl + idx * 8, 8, (off_t)(l2_off + idx * 8)) != 8) {
-		qcow2_cache_drop(&q->l2c, l2_off);
-		return errno ? -errno : -EIO;
+	/*
+	 * A dirty table is written whole by qcow2_commit; writing one entry
+	 * through now could carry (with O_DIRECT blocks) dirty neighbours early.
+	 */
+	en = qcow2_cache_find(q, &q->l2c, l2_off);
+	if (en && ((deferred && q->img.cache != DISK_CACHE_UNSAFE) || en->dirty)) {
+		qcow2_cache_mark_dirty(&q->l2c, en, (uint32_t)idx * 8, 8);
+		return 0;
 	}
-	return 0;
+	ret = qcow2_table_write(q, QCOW2_IO_L2, tbl, l2_off, idx * 8, 8);
+	if (ret < 0)
+		qcow2_cache_drop(&q->l2c, l2_off);
+	return ret;
 }
 
 int qcow2_grow_l1(struct qcow2 *q, uint64_t new_l1_size)
@@ -115,22 +125,21 @@ int qcow2_grow_l1(struct qcow2 *q, uint64_t new_l1_size)
 	if (bytes > QCOW2_MAX_L1_BYTES)
 		return -EFBIG;
 	nl1 = calloc(new_l1_size, 8);
-	buf = calloc(nc, cs);
+	buf = qcow2_alloc_aligned(nc * cs);
 	if (!nl1 || !buf) {
 		ret = -ENOMEM;
 		goto out;
 	}
+	memset(buf, 0, nc * cs);
 	memcpy(nl1, q->l1, old_bytes);
 	for (uint64_t i = 0; i < new_l1_size; i++)
 		qcow2_put64(buf + i * 8, nl1[i]);
 	ret = qcow2_alloc_run(q, nc, &off);
 	if (ret < 0)
 		goto out;
-	if (pwrite(q->fd, buf, nc * cs, (off_t)off) != (ssize_t)(nc * cs)) {
-		ret = errno ? -errno : -EIO;
-		goto out;
-	}
-	ret = qcow2_sync(q);
+	ret = qcow2_pwrite(q, QCOW2_IO_L1, buf, nc * cs, off);
+	if (ret == 0)
+		ret = qcow2_sync(q);
 	if (ret < 0)
 		goto out;
 	q->h.l1_size = (uint32_t)new_l1_size;

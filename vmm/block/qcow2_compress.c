@@ -31,7 +31,7 @@ int qcow2_decompress(struct qcow2 *q, uint64_t entry, uint8_t *out)
 	compressed_range(q, entry, &off, &len);
 	if (len > 2ull * q->cluster_size)
 		len = 2ull * q->cluster_size;
-	n = pread(q->fd, q->zbuf, len, (off_t)off);
+	n = qcow2_pread(q, q->zbuf, len, off);
 	if (n <= 0) {
 		log_err("%s: qcow2 compressed cluster at 0x%llx is past end of file",
 			q->img.path, (unsigned long long)off);
@@ -133,13 +133,13 @@ int qcow2_write_compressed(struct blk_image *img, uint64_t voff, const uint8_t *
 	}
 	if (ret < 0)
 		goto out;
-	if (pwrite(q->fd, q->zbuf, clen, (off_t)off) != (ssize_t)clen) {
-		ret = errno ? -errno : -EIO;
+	ret = qcow2_pwrite(q, QCOW2_IO_DATA, q->zbuf, clen, off);
+	if (ret < 0)
 		goto out;
-	}
 	q->cbytes_off = (off + clen) & (cs - 1) ? off + clen : 0;
+	/* the entry waits for a sync: garbage where it points would not decompress */
 	ret = qcow2_set_l2_entry(q, voff, QCOW2_OFLAG_COMPRESSED | off |
-				 ((((off + clen - 1) >> 9) - (off >> 9)) << x));
+				 ((((off + clen - 1) >> 9) - (off >> 9)) << x), true);
 	if (ret < 0)
 		goto out;
 	if (old & QCOW2_OFLAG_COMPRESSED)

@@ -255,7 +255,7 @@ int qcow2_write_header_fields(struct qcow2 *q)
 	uint8_t b[104];
 	size_t len = q->h.version == 3 ? 104 : 72;
 
-	if (pread(q->fd, b, len, 0) != (ssize_t)len)
+	if (qcow2_pread(q, b, len, 0) != (ssize_t)len)
 		return -EIO;
 	qcow2_put64(b + 24, q->h.size);
 	qcow2_put32(b + 36, q->h.l1_size);
@@ -267,9 +267,7 @@ int qcow2_write_header_fields(struct qcow2 *q)
 		qcow2_put64(b + 80, q->h.compat);
 		qcow2_put64(b + 88, q->h.autoclear);
 	}
-	if (pwrite(q->fd, b, len, 0) != (ssize_t)len)
-		return errno ? -errno : -EIO;
-	return 0;
+	return qcow2_pwrite(q, QCOW2_IO_HEADER, b, len, 0);
 }
 
 void qcow2_backing_path(const char *image, const char *backing, char *out, size_t outlen)

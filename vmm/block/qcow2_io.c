@@ -5,9 +5,11 @@
  * discard, flush, and map() for the async fast path.  One mutex per image.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "block/engine.h"
 #include "block/qcow2.h"
 #include "log.h"
 
@@ -51,8 +53,10 @@ static void cur_copy(struct iovcur *c, uint8_t *buf, size_t n, bool to_iov)
 }
 
 /* preadv/pwritev of n bytes at host offset through the cursor. */
-static int cur_hostio(struct iovcur *c, int fd, uint64_t host, size_t n, bool write)
+static int cur_hostio(struct iovcur *c, struct qcow2 *q, uint64_t host, size_t n, bool write)
 {
+	if (write)
+		qcow2_trace(q, QCOW2_IO_DATA, host, n);
 	while (n) {
 		struct iovec v[64];
 		struct iovcur t = *c;
@@ -70,7 +74,8 @@ static int cur_hostio(struct iovcur *c, int fd, uint64_t host, size_t n, bool wr
 		}
 		if (!tot)
 			return -EINVAL;
-		r = write ? pwritev(fd, v, cnt, (off_t)host) : preadv(fd, v, cnt, (off_t)host);
+		r = write ? pwritev(q->fd, v, cnt, (off_t)host) :
+			    preadv(q->fd, v, cnt, (off_t)host);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -121,7 +126,7 @@ static int read_chunk(struct qcow2 *q, uint64_t e, uint64_t voff, size_t n, stru
 	}
 	if (host) {
 		ret = check_host(q, host);
-		return ret < 0 ? ret : cur_hostio(c, q->fd, host + in, n, false);
+		return ret < 0 ? ret : cur_hostio(c, q, host + in, n, false);
 	}
 	if (q->backing && voff < q->backing->size) {
 		size_t k = q->backing->size - voff < n ? q->backing->size - voff : n;
@@ -173,42 +178,29 @@ static size_t iov_total(const struct iovec *iov, int cnt)
 	return t;
 }
 
-static int qcow2_preadv(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off)
-{
-	struct qcow2 *q = qcow2_of(img);
-	struct iovcur c = { iov, iovcnt, 0, 0 };
-	uint64_t len = iov_total(iov, iovcnt), cs = q->cluster_size;
-	int ret;
+/*
+ * The one walk over the clusters of [off, off+len) that read, write,
+ * write_zeroes and discard share: fn gets each cluster's L2 entry and the
+ * piece [off, off+*n) of it (at most the rest of that cluster); it may grow
+ * *n, up to left, to take the following clusters in one go.  Runs under the
+ * image lock and stops at the first error.
+ */
+typedef int (*piece_fn)(struct qcow2 *q, uint64_t e, uint64_t off, uint64_t left,
+			uint64_t *n, void *arg);
 
-	ret = check_range(img, off, len);
-	if (ret < 0)
-		return ret;
+static int walk_clusters(struct qcow2 *q, uint64_t off, uint64_t len, piece_fn fn, void *arg)
+{
+	uint64_t cs = q->cluster_size, e, n;
+	int ret = 0;
+
 	pthread_mutex_lock(&q->lock);
 	while (len) {
-		uint64_t e, n = cs - (off & (cs - 1));
-
+		n = cs - (off & (cs - 1));
 		if (n > len)
 			n = len;
 		ret = qcow2_get_l2_entry(q, off, &e);
-		if (ret < 0)
-			break;
-		/* coalesce following clusters stored right after this one */
-		if ((e & QCOW2_OFFSET_MASK) && !(e & QCOW2_OFLAG_COMPRESSED) && !is_zero_entry(q, e)) {
-			uint64_t e2;
-
-			while (n < len && n < (8u << 20) &&
-			       qcow2_get_l2_entry(q, off + n, &e2) == 0 &&
-			       !(e2 & QCOW2_OFLAG_COMPRESSED) && !is_zero_entry(q, e2) &&
-			       (e2 & QCOW2_OFFSET_MASK) ==
-			       (e & QCOW2_OFFSET_MASK) + ((off + n - (off & ~(cs - 1))) & ~(cs - 1)))
-				n = n + cs < len ? n + cs : len;
-			ret = check_host(q, e & QCOW2_OFFSET_MASK);
-			if (ret == 0)
-				ret = cur_hostio(&c, q->fd, (e & QCOW2_OFFSET_MASK) + (off & (cs - 1)),
-						 n, false);
-		} else {
-			ret = read_chunk(q, e, off, n, &c);
-		}
+		if (ret == 0)
+			ret = fn(q, e, off, len, &n, arg);
 		if (ret < 0)
 			break;
 		off += n;
@@ -216,6 +208,44 @@ static int qcow2_preadv(struct blk_image *img, const struct iovec *iov, int iovc
 	}
 	pthread_mutex_unlock(&q->lock);
 	return ret;
+}
+
+static bool is_plain_data(const struct qcow2 *q, uint64_t e)
+{
+	return (e & QCOW2_OFFSET_MASK) && !(e & QCOW2_OFLAG_COMPRESSED) && !is_zero_entry(q, e);
+}
+
+static int read_piece(struct qcow2 *q, uint64_t e, uint64_t off, uint64_t left, uint64_t *n,
+		      void *arg)
+{
+	uint64_t cs = q->cluster_size, host = e & QCOW2_OFFSET_MASK, e2;
+	int ret;
+
+	if (!is_plain_data(q, e))
+		return read_chunk(q, e, off, *n, arg);
+	/* coalesce following clusters stored right after this one */
+	while (*n < left && *n < (8u << 20) && qcow2_get_l2_entry(q, off + *n, &e2) == 0 &&
+	       is_plain_data(q, e2) &&
+	       (e2 & QCOW2_OFFSET_MASK) == host + ((off + *n - (off & ~(cs - 1))) & ~(cs - 1)))
+		*n = *n + cs < left ? *n + cs : left;
+	ret = check_host(q, host);
+	return ret < 0 ? ret : cur_hostio(arg, q, host + (off & (cs - 1)), *n, false);
+}
+
+static int do_preadv(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	struct iovcur c = { iov, iovcnt, 0, 0 };
+	uint64_t len = iov_total(iov, iovcnt);
+	int ret = check_range(img, off, len);
+
+	return ret < 0 ? ret : walk_clusters(qcow2_of(img), off, len, read_piece, &c);
+}
+
+/* An entry whose cluster reads as zeros without touching the file. */
+static bool reads_as_zero(const struct qcow2 *q, uint64_t e)
+{
+	return is_zero_entry(q, e) ||
+	       (!(e & QCOW2_OFFSET_MASK) && !(e & QCOW2_OFLAG_COMPRESSED) && !q->backing);
 }
 
 /* Frees what an L2 entry pointed to, after the entry was replaced. */
@@ -251,17 +281,19 @@ static int alloc_write(struct qcow2 *q, uint64_t e, uint64_t voff, size_t n, str
 	ret = qcow2_alloc_cluster(q, &host, &reused);
 	if (ret < 0)
 		return ret;
-	if (pwrite(q->fd, q->wbuf, cs, (off_t)host) != (ssize_t)cs) {
-		ret = errno ? -errno : -EIO;
+	ret = qcow2_pwrite(q, QCOW2_IO_DATA, q->wbuf, cs, host);
+	if (ret < 0) {
 		qcow2_free_bytes(q, host, cs);
 		return ret;
 	}
-	if (reused) {
-		ret = qcow2_sync(q);
-		if (ret < 0)
-			return ret;
-	}
-	ret = qcow2_set_l2_entry(q, voff, host | QCOW2_OFLAG_COPIED);
+	/*
+	 * If a lost data write would show more than zeros where the guest did
+	 * not write (old contents merged in, or a reused cluster's old data),
+	 * the entry waits for a sync (qcow2_commit).  A fresh cluster past the
+	 * old end of file reads as zeros, so its entry is written at once.
+	 */
+	ret = qcow2_set_l2_entry(q, voff, host | QCOW2_OFLAG_COPIED,
+				 reused || (n < cs && !reads_as_zero(q, e)));
 	if (ret < 0) {
 		qcow2_free_bytes(q, host, cs);
 		return ret;
@@ -272,53 +304,117 @@ static int alloc_write(struct qcow2 *q, uint64_t e, uint64_t voff, size_t n, str
 
 static bool in_place(const struct qcow2 *q, uint64_t e)
 {
-	return (e & QCOW2_OFFSET_MASK) && (e & QCOW2_OFLAG_COPIED) &&
-	       !(e & QCOW2_OFLAG_COMPRESSED) && !is_zero_entry(q, e);
+	return is_plain_data(q, e) && (e & QCOW2_OFLAG_COPIED);
+}
+
+static int write_piece(struct qcow2 *q, uint64_t e, uint64_t off, uint64_t left, uint64_t *n,
+		       void *arg)
+{
+	int ret;
+
+	if (!in_place(q, e))
+		return alloc_write(q, e, off, *n, arg);
+	ret = check_host(q, e & QCOW2_OFFSET_MASK);
+	return ret < 0 ? ret : cur_hostio(arg, q, (e & QCOW2_OFFSET_MASK) +
+					  (off & (q->cluster_size - 1)), *n, true);
+}
+
+static int do_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	struct iovcur c = { iov, iovcnt, 0, 0 };
+	uint64_t len = iov_total(iov, iovcnt);
+	int ret;
+
+	if (img->readonly)
+		return -EROFS;
+	ret = check_range(img, off, len);
+	return ret < 0 ? ret : walk_clusters(qcow2_of(img), off, len, write_piece, &c);
+}
+
+/*
+ * cache=none (O_DIRECT): offsets and lengths must be aligned (the guest is
+ * told the block size); a guest buffer that is not goes through one aligned
+ * bounce buffer, as raw does.
+ */
+static int dio_rw(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off,
+		  bool write)
+{
+	uint64_t len = iov_total(iov, iovcnt);
+	struct iovec one;
+	int ret;
+
+	if (img->align <= 1 || blk_iov_aligned(iov, (unsigned int)iovcnt, img->align)) {
+		if (off % img->align || len % img->align)
+			return -EINVAL;
+		return write ? do_pwritev(img, iov, iovcnt, off) : do_preadv(img, iov, iovcnt, off);
+	}
+	if (off % img->align || len % img->align || iovcnt < 0 || iovcnt > BLK_IOV_MAX ||
+	    check_range(img, off, len) < 0)
+		return -EINVAL;
+	one.iov_len = len;
+	one.iov_base = blk_bounce_alloc(len, img->align);
+	if (!one.iov_base)
+		return -ENOMEM;
+	if (write) {
+		blk_iov_to_buf(iov, (unsigned int)iovcnt, one.iov_base, len);
+		ret = do_pwritev(img, &one, 1, off);
+	} else {
+		ret = do_preadv(img, &one, 1, off);
+		if (ret == 0)
+			blk_buf_to_iov(one.iov_base, len, iov, (unsigned int)iovcnt);
+	}
+	free(one.iov_base);
+	return ret;
+}
+
+static int qcow2_preadv(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return dio_rw(img, iov, iovcnt, off, false);
 }
 
 static int qcow2_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off)
 {
-	struct qcow2 *q = qcow2_of(img);
-	struct iovcur c = { iov, iovcnt, 0, 0 };
-	uint64_t len = iov_total(iov, iovcnt), cs = q->cluster_size;
-	int ret;
+	return dio_rw(img, iov, iovcnt, off, true);
+}
 
-	if (img->readonly)
-		return -EROFS;
-	ret = check_range(img, off, len);
-	if (ret < 0)
+/* write_zeroes (must read back zero) vs discard (advisory), one cluster piece. */
+static int zero_piece(struct qcow2 *q, uint64_t e, uint64_t off, uint64_t left, uint64_t *n,
+		      void *arg)
+{
+	static const uint8_t zeros[4096] __attribute__((aligned(4096)));
+	uint64_t cs = q->cluster_size, ne, host;
+	bool discard = *(bool *)arg;
+	/* the last cluster of an image whose size is not cluster aligned is whole too */
+	bool whole = !(off & (cs - 1)) && (*n == cs || off + *n == q->img.size);
+	int ret = 0;
+
+	if (whole && (q->h.version >= 3 || !q->backing)) {
+		ne = q->backing ? QCOW2_OFLAG_ZERO : 0;
+		if (q->h.version >= 3 && !q->backing && !(e & QCOW2_OFFSET_MASK) &&
+		    !(e & QCOW2_OFLAG_COMPRESSED))
+			ne = e;		/* already reads as zeros */
+		if (ne == e)
+			return 0;
+		ret = qcow2_set_l2_entry(q, off, ne, false);
+		if (ret == 0)
+			free_entry(q, e);
 		return ret;
-	pthread_mutex_lock(&q->lock);
-	while (len) {
-		uint64_t e, n = cs - (off & (cs - 1));
-
-		if (n > len)
-			n = len;
-		ret = qcow2_get_l2_entry(q, off, &e);
-		if (ret < 0)
-			break;
-		if (in_place(q, e)) {
-			ret = check_host(q, e & QCOW2_OFFSET_MASK);
-			if (ret == 0)
-				ret = cur_hostio(&c, q->fd, (e & QCOW2_OFFSET_MASK) + (off & (cs - 1)),
-						 n, true);
-		} else {
-			ret = alloc_write(q, e, off, n, &c);
-		}
-		if (ret < 0)
-			break;
-		off += n;
-		len -= n;
 	}
-	pthread_mutex_unlock(&q->lock);
+	if (discard || is_zero_entry(q, e) || (!e && !q->backing))
+		return 0;
+	if (!in_place(q, e))
+		return alloc_write(q, e, off, *n, NULL);
+	host = (e & QCOW2_OFFSET_MASK) + (off & (cs - 1));
+	for (uint64_t d = 0; d < *n && ret == 0; d += sizeof(zeros)) {
+		size_t k = *n - d < sizeof(zeros) ? *n - d : sizeof(zeros);
+
+		ret = qcow2_pwrite(q, QCOW2_IO_DATA, zeros, k, host + d);
+	}
 	return ret;
 }
 
-/* zeroes: write_zeroes (must read back zero) vs discard (advisory). */
 static int zero_range(struct blk_image *img, uint64_t off, uint64_t len, bool discard)
 {
-	struct qcow2 *q = qcow2_of(img);
-	uint64_t cs = q->cluster_size;
 	int ret;
 
 	if (img->readonly)
@@ -326,53 +422,9 @@ static int zero_range(struct blk_image *img, uint64_t off, uint64_t len, bool di
 	ret = check_range(img, off, len);
 	if (ret < 0)
 		return ret;
-	pthread_mutex_lock(&q->lock);
-	while (len) {
-		uint64_t e, ne, n = cs - (off & (cs - 1));
-		bool whole;
-
-		if (n > len)
-			n = len;
-		/* the last cluster of an image whose size is not cluster aligned */
-		whole = !(off & (cs - 1)) && (n == cs || off + n == img->size);
-		ret = qcow2_get_l2_entry(q, off, &e);
-		if (ret < 0)
-			break;
-		if (whole && (q->h.version >= 3 || !q->backing)) {
-			ne = q->backing ? QCOW2_OFLAG_ZERO : 0;
-			if (q->h.version >= 3 && !q->backing && !(e & QCOW2_OFFSET_MASK) &&
-			    !(e & QCOW2_OFLAG_COMPRESSED))
-				ne = e;		/* already reads as zeros */
-			if (ne != e) {
-				ret = qcow2_set_l2_entry(q, off, ne);
-				if (ret < 0)
-					break;
-				free_entry(q, e);
-			}
-		} else if (!discard) {
-			if (is_zero_entry(q, e) || (!e && !q->backing)) {
-				ret = 0;
-			} else if (in_place(q, e)) {
-				static const uint8_t zeros[4096];
-				uint64_t host = (e & QCOW2_OFFSET_MASK) + (off & (cs - 1));
-
-				for (uint64_t d = 0; d < n && ret == 0; d += sizeof(zeros)) {
-					size_t k = n - d < sizeof(zeros) ? n - d : sizeof(zeros);
-
-					if (pwrite(q->fd, zeros, k, (off_t)(host + d)) != (ssize_t)k)
-						ret = errno ? -errno : -EIO;
-				}
-			} else {
-				ret = alloc_write(q, e, off, n, NULL);
-			}
-			if (ret < 0)
-				break;
-		}
-		off += n;
-		len -= n;
-	}
-	pthread_mutex_unlock(&q->lock);
-	return ret;
+	if (!discard && (off % img->align || len % img->align))
+		return -EINVAL;		/* O_DIRECT: as for writes */
+	return walk_clusters(qcow2_of(img), off, len, zero_piece, &discard);
 }
 
 static int qcow2_write_zeroes(struct blk_image *img, uint64_t off, uint64_t len)
@@ -387,11 +439,9 @@ static int qcow2_discard(struct blk_image *img, uint64_t off, uint64_t len)
 
 static int qcow2_flush(struct blk_image *img)
 {
-	struct qcow2 *q = qcow2_of(img);
-
 	if (img->readonly || img->cache == DISK_CACHE_UNSAFE)
 		return 0;
-	return fdatasync(q->fd) < 0 ? -errno : 0;
+	return qcow2_flush_image(qcow2_of(img));
 }
 
 static int qcow2_map(struct blk_image *img, uint64_t off, uint64_t len, bool write,
@@ -405,8 +455,7 @@ static int qcow2_map(struct blk_image *img, uint64_t off, uint64_t len, bool wri
 		return -ENOENT;
 	pthread_mutex_lock(&q->lock);
 	for (uint64_t v = off & ~(cs - 1); v < off + len; v += cs) {
-		if (qcow2_get_l2_entry(q, v, &e) < 0 || !(e & QCOW2_OFFSET_MASK) ||
-		    (e & QCOW2_OFLAG_COMPRESSED) || is_zero_entry(q, e) ||
+		if (qcow2_get_l2_entry(q, v, &e) < 0 || !is_plain_data(q, e) ||
 		    (write && !(e & QCOW2_OFLAG_COPIED)) ||
 		    ((e & QCOW2_OFFSET_MASK) & (cs - 1))) {
 			ret = -ENOENT;

@@ -13,7 +13,9 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "block/engine.h"
 #include "block/qcow2.h"
+#include "log.h"
 
 static void qcow2_free(struct qcow2 *q)
 {
@@ -28,6 +30,7 @@ static void qcow2_free(struct qcow2 *q)
 	free(q->wbuf);
 	free(q->l1);
 	free(q->rt);
+	free(q->frees);
 	if (q->fd >= 0)
 		close(q->fd);
 	pthread_mutex_destroy(&q->lock);
@@ -40,6 +43,8 @@ void qcow2_close_image(struct blk_image *img)
 
 	pthread_mutex_lock(&q->lock);
 	if (!img->readonly) {
+		if (qcow2_commit(q, false, true) < 0)
+			log_err("%s: qcow2 metadata could not be written on close", img->path);
 		qcow2_release_pool(q);
 		if (img->cache != DISK_CACHE_UNSAFE)
 			fdatasync(q->fd);
@@ -115,6 +120,37 @@ static int check_tables(struct qcow2 *q, uint64_t fsize, char *err, size_t errle
 	return 0;
 }
 
+/*
+ * cache=none: header and tables were read through the page cache; from here
+ * on the file is O_DIRECT, and all I/O is aligned to the device's block.
+ */
+static int use_odirect(struct qcow2 *q, char *err, size_t errlen)
+{
+	const char *path = q->img.path;
+	int fl = fcntl(q->fd, F_GETFL), ret;
+
+	if (fl < 0 || fcntl(q->fd, F_SETFL, fl | O_DIRECT) < 0) {
+		ret = -errno;
+		if (ret == -EINVAL)
+			snprintf(err, errlen, "cannot open disk image %s with cache=none: the "
+				 "filesystem does not support O_DIRECT (use cache=writeback)", path);
+		else
+			snprintf(err, errlen, "cannot open disk image %s with cache=none: %s",
+				 path, strerror(-ret));
+		return ret;
+	}
+	ret = blk_file_dio_align(q->fd, path, &q->align, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (q->cluster_size < q->align) {
+		snprintf(err, errlen, "cannot open disk image %s with cache=none: its cluster "
+			 "size %u is below the device's O_DIRECT block of %u bytes (use "
+			 "cache=writeback)", path, q->cluster_size, q->align);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int qcow2_open(const char *path, bool readonly, enum disk_cache cache,
 		      struct blk_image **out, char *err, size_t errlen)
 {
@@ -171,22 +207,28 @@ static int qcow2_open(const char *path, bool readonly, enum disk_cache cache,
 	ret = qcow2_cache_init(&q->l2c, l2n, q->cluster_size);
 	if (ret == 0)
 		ret = qcow2_cache_init(&q->rbc, 16, q->cluster_size);
-	q->zbuf = malloc(2 * (size_t)q->cluster_size);
-	q->cbuf = malloc(q->cluster_size);
-	q->wbuf = malloc(q->cluster_size);
+	q->zbuf = qcow2_alloc_aligned(2 * (size_t)q->cluster_size);
+	q->cbuf = qcow2_alloc_aligned(q->cluster_size);
+	q->wbuf = qcow2_alloc_aligned(q->cluster_size);
 	if (ret < 0 || !q->zbuf || !q->cbuf || !q->wbuf) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		ret = -ENOMEM;
 		goto fail;
 	}
 	q->free_hint = 1;
+	q->align = 1;
+	if (cache == DISK_CACHE_NONE) {
+		ret = use_odirect(q, err, errlen);
+		if (ret < 0)
+			goto fail;
+	}
 	q->img.ops = &qcow2_ops;
 	q->img.format_name = "qcow2";
 	q->img.size = q->h.size;
 	q->img.readonly = readonly;
 	q->img.cache = cache;
-	q->img.block_size = 512;
-	q->img.align = 1;
+	q->img.block_size = q->align > 512 ? q->align : 512;
+	q->img.align = q->align;
 	q->img.priv = q;
 	if (q->h.backing_file[0]) {
 		char bpath[BLK_PATH_MAX], berr[512];
@@ -195,8 +237,10 @@ static int qcow2_open(const char *path, bool readonly, enum disk_cache cache,
 		if (ret < 0)
 			goto fail;
 		qcow2_backing_path(path, q->h.backing_file, bpath, sizeof(bpath));
-		ret = qcow2_open_any(bpath, q->h.backing_fmt, true, cache, &q->backing,
-				     berr, sizeof(berr));
+		/* read-only and shared: through the page cache even with cache=none */
+		ret = qcow2_open_any(bpath, q->h.backing_fmt, true,
+				     cache == DISK_CACHE_NONE ? DISK_CACHE_WRITEBACK : cache,
+				     &q->backing, berr, sizeof(berr));
 		if (ret < 0) {
 			snprintf(err, errlen, "%s: cannot open backing file: %s", path, berr);
 			goto fail;

@@ -3,8 +3,9 @@
  * qcow2 refcounts and cluster allocation.
  *
  * Crash-safety rule: a refcount is raised (and synced) before anything on
- * disk references the cluster, and lowered only after the reference is gone,
- * so the on-disk refcount is never below the on-disk references.  Clusters
+ * disk references the cluster, and lowered only after the reference is gone
+ * for good (qcow2_free_bytes defers it past a sync, see qcow2_meta.c), so
+ * the on-disk refcount is never below the on-disk references.  Clusters
  * are taken in batches (the pool): one fdatasync per batch; unused ones are
  * given back on close (a crash leaks them, which check -r leaks repairs).
  */
@@ -16,13 +17,6 @@
 
 #include "block/qcow2.h"
 #include "log.h"
-
-int qcow2_sync(struct qcow2 *q)
-{
-	if (q->img.cache == DISK_CACHE_UNSAFE)
-		return 0;
-	return fdatasync(q->fd) < 0 ? -errno : 0;
-}
 
 static uint64_t rb_get(const struct qcow2 *q, const uint8_t *blk, uint64_t i)
 {
@@ -90,15 +84,6 @@ static uint64_t end_cluster(struct qcow2 *q)
 	return e;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	ssize_t n = pwrite(fd, buf, len, (off_t)off);
-
-	if (n == (ssize_t)len)
-		return 0;
-	return n < 0 ? -errno : -EIO;
-}
-
 /* Grows the refcount table so that index min_idx exists. */
 static int grow_table(struct qcow2 *q, uint64_t min_idx, uint64_t avoid)
 {
@@ -136,11 +121,12 @@ static int grow_table(struct qcow2 *q, uint64_t min_idx, uint64_t avoid)
 	}
 	missing = calloc(nb + 1, sizeof(*missing));
 	nt = calloc(new_n, sizeof(*nt));
-	blocks = calloc(nb + 1, cs);
+	blocks = qcow2_alloc_aligned((nb + 1) * cs);
 	if (!missing || !nt || !blocks) {
 		ret = -ENOMEM;
 		goto out;
 	}
+	memset(blocks, 0, (nb + 1) * cs);
 	nmiss = 0;
 	for (uint64_t r = e >> q->rb_bits; r <= (end - 1) >> q->rb_bits; r++)
 		if (r >= q->rt_entries || !q->rt[r])
@@ -164,20 +150,21 @@ static int grow_table(struct qcow2 *q, uint64_t min_idx, uint64_t avoid)
 		rb_set(q, blocks + k * cs, c & ((1ull << q->rb_bits) - 1), 1, &bo, &bl);
 	}
 	for (uint64_t k = 0; k < nb; k++) {
-		ret = pwrite_all(q->fd, blocks + k * cs, cs, (e + tc + k) * cs);
+		ret = qcow2_pwrite(q, QCOW2_IO_REFBLOCK, blocks + k * cs, cs, (e + tc + k) * cs);
 		if (ret < 0)
 			goto out;
 	}
 	{
-		uint8_t *tb = calloc(tc, cs);
+		uint8_t *tb = qcow2_alloc_aligned(tc * cs);
 
 		if (!tb) {
 			ret = -ENOMEM;
 			goto out;
 		}
+		memset(tb, 0, tc * cs);
 		for (uint64_t i = 0; i < new_n; i++)
 			qcow2_put64(tb + i * 8, nt[i]);
-		ret = pwrite_all(q->fd, tb, tc * cs, e * cs);
+		ret = qcow2_pwrite(q, QCOW2_IO_REFTABLE, tb, tc * cs, e * cs);
 		free(tb);
 		if (ret < 0)
 			goto out;
@@ -209,7 +196,7 @@ out:
 static int ensure_block(struct qcow2 *q, uint64_t cluster)
 {
 	uint64_t idx = cluster >> q->rb_bits, b, cs = q->cluster_size;
-	uint8_t *blk, ent[8];
+	uint8_t *blk;
 	size_t bo, bl;
 	int ret = 0;
 
@@ -228,19 +215,19 @@ static int ensure_block(struct qcow2 *q, uint64_t cluster)
 	if (!blk)
 		return ret;
 	rb_set(q, blk, b & ((1ull << q->rb_bits) - 1), 1, &bo, &bl);
-	ret = pwrite_all(q->fd, blk, cs, b * cs);
+	ret = qcow2_table_write(q, QCOW2_IO_REFBLOCK, blk, b * cs, 0, cs);
 	if (ret == 0)
-		ret = qcow2_sync(q);
+		ret = qcow2_sync(q);	/* the block before the table entry naming it */
 	if (ret < 0) {
 		qcow2_cache_drop(&q->rbc, b * cs);
 		return ret;
 	}
-	qcow2_put64(ent, b * cs);
-	ret = pwrite_all(q->fd, ent, 8, q->h.refcount_table_offset + idx * 8);
-	if (ret < 0)
-		return ret;
 	q->rt[idx] = b * cs;
-	return 0;
+	ret = qcow2_entry_write(q, QCOW2_IO_REFTABLE, q->rt, q->rt_entries,
+				q->h.refcount_table_offset, idx);
+	if (ret < 0)
+		q->rt[idx] = 0;
+	return ret;
 }
 
 int qcow2_update_refcount(struct qcow2 *q, uint64_t cluster, int64_t delta)
@@ -278,9 +265,11 @@ int qcow2_update_refcount(struct qcow2 *q, uint64_t cluster, int64_t delta)
 	}
 	nv = old + (uint64_t)delta;
 	rb_set(q, blk, i, nv, &bo, &bl);
-	ret = pwrite_all(q->fd, blk + bo, bl, (q->rt[idx] & QCOW2_OFFSET_MASK) + bo);
-	if (ret < 0)
+	ret = qcow2_table_write(q, QCOW2_IO_REFBLOCK, blk, q->rt[idx] & QCOW2_OFFSET_MASK, bo, bl);
+	if (ret < 0) {
+		qcow2_cache_drop(&q->rbc, q->rt[idx] & QCOW2_OFFSET_MASK);
 		return ret;
+	}
 	if (nv == 0 && cluster < q->free_hint)
 		q->free_hint = cluster;
 	return 0;
@@ -315,7 +304,9 @@ static int refill_pool(struct qcow2 *q)
 		q->pool[q->pool_n++] = (c << 1) | (c < fc ? 1 : 0);
 	}
 	q->free_hint = c;
-	return qcow2_sync(q);
+	ret = qcow2_sync(q);
+	/* the sync also covers what dirty L2 tables point at: write them now */
+	return ret < 0 ? ret : qcow2_commit(q, true, false);
 }
 
 /* One cluster with refcount 1 already durable. reused: may hold old data. */
@@ -376,15 +367,6 @@ int qcow2_alloc_run(struct qcow2 *q, uint64_t n, uint64_t *host_off)
 		return qcow2_sync(q);
 	}
 	return -EIO;
-}
-
-void qcow2_free_bytes(struct qcow2 *q, uint64_t off, uint64_t len)
-{
-	if (!len)
-		return;
-	for (uint64_t c = off >> q->h.cluster_bits; c <= (off + len - 1) >> q->h.cluster_bits; c++)
-		if (qcow2_update_refcount(q, c, -1) < 0)
-			log_warn("%s: qcow2 cluster %llu leaked", q->img.path, (unsigned long long)c);
 }
 
 int qcow2_release_pool(struct qcow2 *q)
