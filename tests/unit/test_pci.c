@@ -172,3 +172,55 @@ Test(pci, hostile_accesses)
 		}
 	cr_assert_eq(cfg_read(0, 0, 2), 0x1b36);
 }
+
+static unsigned int hook_off, hook_len, hook_calls;
+static void read_hook(struct pci_dev *dev, unsigned int off, unsigned int len)
+{
+	hook_calls++;
+	hook_off = off;
+	hook_len = len;
+	dev->cfg[0x48] = 0x5a;		/* the device refreshes a byte before the read */
+}
+static const struct pci_dev_ops hook_ops = { .config_read = read_hook };
+
+Test(pci, config_read_hook)
+{
+	static struct pci_dev dev;
+
+	pci_dev_init(&dev, 0x1af4, 0x1042, 0x018000, 0x1af4, 2);
+	dev.ops = &hook_ops;
+	cr_assert_eq(pci_dev_register(&vm, &dev), 0);
+	cr_assert_eq(cfg_read(1, 0x48, 1), 0x5a);
+	cr_assert_eq(hook_off, 0x48);
+	cr_assert_eq(hook_len, 1);
+	cr_assert_eq(cfg_read(1, 0x4a, 2), 0);
+	cr_assert_eq(hook_off, 0x4a);
+	cr_assert_eq(hook_len, 2);
+	cr_assert_eq(hook_calls, 2);
+}
+
+Test(pci, bar_access_bounds)
+{
+	static struct pci_dev dev;
+	uint64_t v = 0;
+
+	pci_dev_init(&dev, 0x1af4, 0x1042, 0x018000, 0x1af4, 2);
+	pci_set_bar(&dev, 4, 0x4000, true, &bar_ops, &dev);
+	bar_reads = 0;
+	cr_assert_eq(pci_bar_access(&dev, 4, 0, &v, 4, false), 0);
+	cr_assert_eq(v, 0xabababab);
+	cr_assert_eq(pci_bar_access(&dev, 4, 0x3ff8, &v, 8, false), 0);
+	cr_assert_eq(bar_reads, 2);
+	/* no such BAR, the upper half of a 64-bit BAR, past the end, odd sizes */
+	cr_assert_eq(pci_bar_access(&dev, 0, 0, &v, 4, false), -EINVAL);
+	cr_assert_eq(pci_bar_access(&dev, 5, 0, &v, 4, false), -EINVAL);
+	cr_assert_eq(pci_bar_access(&dev, 6, 0, &v, 4, false), -EINVAL);
+	cr_assert_eq(pci_bar_access(&dev, 4, 0x3ffd, &v, 4, false), -EINVAL);
+	cr_assert_eq(pci_bar_access(&dev, 4, 0x4000, &v, 1, false), -EINVAL);
+	cr_assert_eq(pci_bar_access(&dev, 4, ~0ULL, &v, 1, false), -EINVAL);
+	cr_assert_eq(pci_bar_access(&dev, 4, 0, &v, 3, false), -EINVAL);
+	cr_assert_eq(pci_bar_access(&dev, 4, 0, &v, 0, false), -EINVAL);
+	/* bar_ops has no write: refused, not called */
+	cr_assert_eq(pci_bar_access(&dev, 4, 0, &v, 4, true), -EINVAL);
+	cr_assert_eq(bar_reads, 2);
+}

@@ -206,6 +206,8 @@ static void pci_conf_read(void *opaque, uint64_t offset, void *data, unsigned in
 		v = pb->config_address;
 	} else if (offset >= 4 && offset + len <= 8) {
 		dev = pci_target(pb, &reg);
+		if (dev && dev->ops && dev->ops->config_read)
+			dev->ops->config_read(dev, reg + (unsigned int)offset - 4, len);
 		if (dev) {
 			v = 0;
 			for (i = 0; i < len; i++)
@@ -331,6 +333,29 @@ int pci_dev_register(struct vm *vm, struct pci_dev *dev)
 out:
 	pthread_mutex_unlock(&pb->lock);
 	return ret;
+}
+
+int pci_bar_access(struct pci_dev *dev, unsigned int bar, uint64_t off, void *data,
+		   unsigned int len, bool write)
+{
+	const struct pci_bar *b;
+
+	if (bar >= PCI_MAX_BARS)
+		return -EINVAL;
+	b = &dev->bars[bar];
+	if ((len != 1 && len != 2 && len != 4 && len != 8) || !b->ops ||
+	    b->size < len || off > b->size - len)
+		return -EINVAL;
+	if (write) {
+		if (!b->ops->write)
+			return -EINVAL;
+		b->ops->write(b->opaque, off, data, len);
+	} else {
+		if (!b->ops->read)
+			return -EINVAL;
+		b->ops->read(b->opaque, off, data, len);
+	}
+	return 0;
 }
 
 void pci_set_irq(struct pci_dev *dev, int level)

@@ -26,9 +26,12 @@
 struct vm;
 struct pci_dev;
 
+/* Both hooks run with the PCI bus lock held, on the vCPU thread of the access. */
 struct pci_dev_ops {
 	/* Optional: after the guest wrote config space at [off, off+len). */
 	void (*config_write)(struct pci_dev *dev, unsigned int off, unsigned int len);
+	/* Optional: before the guest reads [off, off+len); may refresh dev->cfg there. */
+	void (*config_read)(struct pci_dev *dev, unsigned int off, unsigned int len);
 };
 
 struct pci_bar {
@@ -68,6 +71,14 @@ void pci_set_bar(struct pci_dev *dev, unsigned int index, uint64_t size, bool is
 /* Copies a capability body (cap[0]=ID; cap[1] is filled with the next pointer). Offset or -ENOSPC. */
 int pci_add_cap(struct pci_dev *dev, const void *cap, unsigned int len);
 int pci_dev_register(struct vm *vm, struct pci_dev *dev);
+
+/*
+ * Accesses BAR `bar` at [off, off+len) through its bar_ops, whether or not
+ * it is mapped (for config-space windows onto a BAR).  -EINVAL if the BAR
+ * does not exist or the range is not inside it; nothing is accessed then.
+ */
+int pci_bar_access(struct pci_dev *dev, unsigned int bar, uint64_t off, void *data,
+		   unsigned int len, bool write);
 
 /* Raise/lower INTA#. */
 void pci_set_irq(struct pci_dev *dev, int level);

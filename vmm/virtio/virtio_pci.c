@@ -6,6 +6,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -364,9 +365,53 @@ static const struct bus_dev_ops vpci_bar_ops = {
 	.write = bar_write,
 };
 
+/*
+ * VIRTIO_PCI_CAP_PCI_CFG (virtio 1.x 4.1.4.9): the driver sets cap.bar,
+ * cap.offset and cap.length, then reading or writing pci_cfg_data accesses
+ * that BAR range.  All three come from the guest: only length 1, 2 or 4 at
+ * an aligned offset inside an existing BAR is carried out; anything else
+ * reads as 0 and writes are dropped.  Bus lock held (config hook).
+ */
+static void cfg_window(struct virtio_pci_dev *t, bool write)
+{
+	struct virtio_pci_cfg_cap c;
+	uint8_t *data = &t->pci.cfg[t->cfg_cap + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data)];
+	uint32_t off, len;
+	uint8_t buf[4] = { 0 };	/* stays 0 when the access is refused */
+
+	memcpy(&c, &t->pci.cfg[t->cfg_cap], sizeof(c));
+	off = le32toh(c.cap.offset);
+	len = le32toh(c.cap.length);
+	if ((len == 1 || len == 2 || len == 4) && !(off % len)) {
+		if (write)
+			memcpy(buf, data, len);
+		pci_bar_access(&t->pci, c.cap.bar, off, buf, len, write);
+	}
+	if (!write)
+		memcpy(data, buf, sizeof(buf));
+}
+
+static bool cfg_data_hit(const struct virtio_pci_dev *t, unsigned int off, unsigned int len)
+{
+	unsigned int d = t->cfg_cap + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data);
+
+	return t->cfg_cap && off < d + 4 && off + len > d;
+}
+
+static void vpci_config_read(struct pci_dev *dev, unsigned int off, unsigned int len)
+{
+	struct virtio_pci_dev *t = dev->opaque;
+
+	if (cfg_data_hit(t, off, len))
+		cfg_window(t, false);
+}
+
 static void vpci_config_write(struct pci_dev *dev, unsigned int off, unsigned int len)
 {
 	struct virtio_pci_dev *t = dev->opaque;
+
+	if (cfg_data_hit(t, off, len))
+		cfg_window(t, true);
 
 	if (off < t->msix_cap + 4 && off + len > t->msix_cap + 2)
 		vpci_msix_control_changed(t);
@@ -383,6 +428,7 @@ static void vpci_config_write(struct pci_dev *dev, unsigned int off, unsigned in
 
 static const struct pci_dev_ops vpci_pci_ops = {
 	.config_write = vpci_config_write,
+	.config_read = vpci_config_read,
 };
 
 static int add_vcap(struct virtio_pci_dev *t, uint8_t type, uint32_t off, uint32_t len,
@@ -399,6 +445,26 @@ static int add_vcap(struct virtio_pci_dev *t, uint8_t type, uint32_t off, uint32
 	c.cap.length = htole32(len);
 	c.notify_off_multiplier = htole32(VPCI_NOTIFY_MULT);
 	return pci_add_cap(&t->pci, &c, c.cap.cap_len);
+}
+
+/* The config access window: bar, offset, length and data are the guest's to write. */
+static int add_cfg_cap(struct virtio_pci_dev *t)
+{
+	struct virtio_pci_cfg_cap c;
+	int off;
+
+	memset(&c, 0, sizeof(c));
+	c.cap.cap_vndr = PCI_CAP_ID_VNDR;
+	c.cap.cap_len = sizeof(c);
+	c.cap.cfg_type = VIRTIO_PCI_CAP_PCI_CFG;
+	off = pci_add_cap(&t->pci, &c, sizeof(c));
+	if (off < 0)
+		return off;
+	t->cfg_cap = (unsigned int)off;
+	t->pci.wmask[off + offsetof(struct virtio_pci_cap, bar)] = 0xff;
+	memset(&t->pci.wmask[off + offsetof(struct virtio_pci_cap, offset)], 0xff, 8);
+	memset(&t->pci.wmask[off + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data)], 0xff, 4);
+	return 0;
 }
 
 static int add_caps(struct virtio_pci_dev *t)
@@ -429,7 +495,7 @@ static int add_caps(struct virtio_pci_dev *t)
 		return off;
 	t->msix_cap = (unsigned int)off;
 	t->pci.wmask[off + 3] = 0xc0;	/* MSI-X enable, function mask */
-	return 0;
+	return add_cfg_cap(t);
 }
 
 int virtio_pci_create(struct vm *vm, const struct virtio_dev_ops *ops, void *dev,

@@ -7,6 +7,9 @@
  *   0x1000  ISR (read clears)    0x4000  MSI-X table
  *   0x2000  device config        0x5000  MSI-X PBA
  *
+ * A VIRTIO_PCI_CAP_PCI_CFG capability gives a window onto the BAR through
+ * config space (for firmware that cannot reach a 64-bit BAR).
+ *
  * Vector 0 .. nr_queues-1 are meant for the queues and nr_queues for config
  * changes, but the driver chooses.  Each vector has an eventfd bound to a
  * KVM MSI route with an irqfd, so an I/O thread interrupts the guest with one
@@ -71,6 +74,7 @@ struct virtio_pci_dev {
 	unsigned int nr_vectors;
 	struct vpci_vector *vec;
 	unsigned int msix_cap;		/* offset of the MSI-X capability */
+	unsigned int cfg_cap;		/* offset of VIRTIO_PCI_CAP_PCI_CFG */
 };
 
 /*
