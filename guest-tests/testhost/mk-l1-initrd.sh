@@ -8,7 +8,11 @@
 #                          QEMU (+ libraries, firmware), e2fsprogs: cached,
 #                          rebuilt when its inputs change
 #   OUTDIR/l1-top.cpio     VMM (+ libraries), the guest initramfs, the test
-#                          cases, bench/boot, /init: rebuilt every run
+#                          cases, bench/boot, bench/blk, /init: rebuilt every run
+# With L1_FIO=1 (bench/blk/run.sh) also OUTDIR/fio.cpio (fio + libraries,
+# bench/blk/mk-fio-initrd.sh, ~80 MB): appended, so L1 has fio, and the
+# guest gets /guest/blk-bench-initrd = guest initramfs + fio.cpio.  The
+# Linux tests leave it out: it would slow every testhost boot.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -60,10 +64,19 @@ cp "$out/guest-initrd.gz" "$stage"/guest/initrd.gz
 cp -r "$top"/guest-tests/linux "$stage"/th/linux
 cp -r "$here" "$stage"/th/testhost
 cp -r "$top"/bench/boot "$stage"/th/bench/boot
+cp -r "$top"/bench/blk "$stage"/th/bench/blk
+if [ "${L1_FIO:-0}" = 1 ]; then
+	"$top"/bench/blk/mk-fio-initrd.sh "$out/fio.cpio" "$out/guest-initrd.gz" \
+		"$stage"/guest/blk-bench-initrd
+fi
 if [ -x "$out/bootstamp" ]; then
 	cp "$out/bootstamp" "$stage"/th/bootstamp
 fi
 install -m 755 "$here/l1-init" "$stage"/init
 pack_cpio "$stage" "$out/l1-top.cpio"
-cat "$out/l1-base.cpio" "$out/l1-top.cpio" >"$out/l1.cpio.tmp"
+if [ "${L1_FIO:-0}" = 1 ]; then
+	cat "$out/l1-base.cpio" "$out/l1-top.cpio" "$out/fio.cpio" >"$out/l1.cpio.tmp"
+else
+	cat "$out/l1-base.cpio" "$out/l1-top.cpio" >"$out/l1.cpio.tmp"
+fi
 mv "$out/l1.cpio.tmp" "$out/l1.cpio"
