@@ -140,3 +140,38 @@ Test(uring_short, end_of_file_inside_the_disk_is_an_io_error)
 	blk_queue_destroy(q);
 	close(f.fd);
 }
+
+/* Plugged, requests only queue; unplug starts the whole batch at once. */
+Test(uring_short, plugged_requests_start_together_at_unplug)
+{
+	static uint8_t data[4 * 4096], got[4 * 4096];
+	struct iovec iov[4];
+	struct blk_req r[4], *done[4];
+	struct pollfd pfd;
+	struct short_fmt f;
+	struct blk_queue *q;
+	unsigned int n = 0, i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	q = setup(&f, data, sizeof(data));
+	blk_queue_plug(q);
+	for (i = 0; i < 4; i++) {
+		iov[i] = (struct iovec){ got + i * 4096, 4096 };
+		r[i] = (struct blk_req){ .op = BLK_OP_READ, .offset = i * 4096, .iov = &iov[i], .iovcnt = 1 };
+		cr_assert_eq(blk_queue_submit(q, &r[i]), 0);
+	}
+	pfd = (struct pollfd){ .fd = blk_queue_eventfd(q), .events = POLLIN };
+	cr_assert_eq(poll(&pfd, 1, 200), 0, "a plugged request completed before unplug");
+	blk_queue_unplug(q);
+	while (n < 4) {
+		wait_readable(q);
+		n += blk_queue_reap(q, done + n, 4 - n);
+	}
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(r[i].result, 0);
+	cr_assert_arr_eq(got, data, sizeof(data));
+	cr_assert_eq(f.slow_calls, 0);
+	blk_queue_destroy(q);
+	close(f.fd);
+}

@@ -167,6 +167,14 @@ void blk_queue_destroy(struct blk_queue *q);	/* waits for in-flight requests */
 const char *blk_queue_engine_name(const struct blk_queue *q);
 /* Queues a request; 0 or -errno (then it will not complete). */
 int blk_queue_submit(struct blk_queue *q, struct blk_req *req);
+/*
+ * Between plug and unplug, submitted requests are only queued; unplug
+ * starts them together (io_uring: one io_uring_enter for a whole batch of
+ * virtqueue requests instead of one per request).  I/O thread only; a
+ * plugged queue must be unplugged before it can make progress.
+ */
+void blk_queue_plug(struct blk_queue *q);
+void blk_queue_unplug(struct blk_queue *q);
 /* Readable (EFD_NONBLOCK eventfd) when completions are waiting. */
 int blk_queue_eventfd(const struct blk_queue *q);
 /* Takes up to max finished requests; returns how many. Clears the eventfd. */

@@ -31,6 +31,11 @@ struct blk_engine_ops {
 	int (*submit)(void *priv, struct blk_req *req);
 	/* I/O thread: move finished work to blk_queue_complete(). May be NULL. */
 	void (*poll)(void *priv);
+	/*
+	 * May be NULL.  on: hold submissions made from now on; off: start
+	 * everything held with one system call (blk_queue_plug()).
+	 */
+	void (*plug)(void *priv, bool on);
 };
 
 extern const struct blk_engine_ops blk_engine_uring;

@@ -43,6 +43,7 @@ struct uring {
 	struct blk_pool *pool;
 	struct uring_slot *slots;
 	int free_head;			/* -1: all slots busy */
+	bool plugged;			/* SQEs wait for uring_plug(false) */
 };
 
 static unsigned int pow2_at_least(unsigned int n)
@@ -159,6 +160,8 @@ static int uring_queue_rest(struct uring *u, struct uring_slot *s)
 	else
 		io_uring_prep_readv(sqe, s->fd, iov, cnt, s->host_off + s->done);
 	io_uring_sqe_set_data(sqe, s);
+	if (u->plugged)
+		return 0;	/* uring_plug(false) submits the batch */
 	do {
 		ret = io_uring_submit(&u->ring);
 	} while (ret == -EINTR);
@@ -252,6 +255,22 @@ static void uring_cqe(struct uring *u, struct uring_slot *s, int res)
 		uring_finish(u, s, ret);
 }
 
+static void uring_plug(void *priv, bool on)
+{
+	struct uring *u = priv;
+	int ret;
+
+	u->plugged = on;
+	if (on || !io_uring_sq_ready(&u->ring))
+		return;
+	do {
+		ret = io_uring_submit(&u->ring);
+	} while (ret == -EINTR);
+	/* -EAGAIN/-EBUSY: the SQEs stay in the ring; poll() submits them again */
+	if (ret < 0 && ret != -EAGAIN && ret != -EBUSY)
+		log_warn("disk %s: io_uring_submit: %s", u->img->path, strerror(-ret));
+}
+
 static void uring_poll(void *priv)
 {
 	struct uring *u = priv;
@@ -274,4 +293,5 @@ const struct blk_engine_ops blk_engine_uring = {
 	.fini = uring_fini,
 	.submit = uring_submit,
 	.poll = uring_poll,
+	.plug = uring_plug,
 };

@@ -156,6 +156,18 @@ int blk_queue_submit(struct blk_queue *q, struct blk_req *req)
 	return blk_dispatch(q, req);
 }
 
+void blk_queue_plug(struct blk_queue *q)
+{
+	if (q->engine->plug)
+		q->engine->plug(q->engine_priv, true);
+}
+
+void blk_queue_unplug(struct blk_queue *q)
+{
+	if (q->engine->plug)
+		q->engine->plug(q->engine_priv, false);
+}
+
 unsigned int blk_queue_reap(struct blk_queue *q, struct blk_req **done, unsigned int max)
 {
 	struct blk_req *req;

@@ -306,7 +306,7 @@ static void requeue(struct vblk_queue *q)
 		log_debug("virtio-blk: queue %u: self-kick failed", q->index);
 }
 
-bool vblk_queue_process(struct vblk_queue *q)
+static bool process_ring(struct vblk_queue *q)
 {
 	struct virtq *vq = q->vq;
 	uint16_t used_before = vq->used_idx;
@@ -348,6 +348,17 @@ bool vblk_queue_process(struct vblk_queue *q)
 	if (vq->used_idx != used_before)
 		maybe_interrupt(q);
 	return true;
+}
+
+/* Everything one notification made available starts with one submission. */
+bool vblk_queue_process(struct vblk_queue *q)
+{
+	bool ret;
+
+	blk_queue_plug(q->bq);
+	ret = process_ring(q);
+	blk_queue_unplug(q->bq);
+	return ret;
 }
 
 unsigned int vblk_queue_complete(struct vblk_queue *q)
