@@ -21,6 +21,7 @@
 #include "devices/uart.h"
 #include "log.h"
 #include "mem/layout.h"
+#include "mem/ram.h"
 #include "virtio/virtio_blk.h"
 #include "vm.h"
 #include "vm_runtime.h"
@@ -107,31 +108,6 @@ static int kvm_platform(struct vm *vm)
 	return vm_irq_routing_init(vm);
 }
 
-/*
- * Guest RAM is mapped 2 MiB aligned: KVM maps a guest huge page only where
- * guest-physical and host-virtual addresses agree modulo 2 MiB, so an
- * unaligned mapping gets 4 KiB nested page tables even when the host backs
- * it with transparent huge pages.  (In the testhost with THP on, this
- * alignment alone took a Debian boot to init from 5.8 s to 3.9 s.)
- */
-#define RAM_ALIGN	(2ULL << 20)
-
-static void *ram_map(uint64_t size)
-{
-	uint8_t *p, *a;
-
-	p = mmap(NULL, size + RAM_ALIGN, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return MAP_FAILED;
-	a = (uint8_t *)(((uintptr_t)p + RAM_ALIGN - 1) & ~(uintptr_t)(RAM_ALIGN - 1));
-	if (a > p)
-		munmap(p, (size_t)(a - p));
-	if (a + size < p + size + RAM_ALIGN)
-		munmap(a + size, (size_t)(p + size + RAM_ALIGN - (a + size)));
-	return a;
-}
-
 static int memory_add(struct vm *vm, unsigned int slot, uint64_t gpa, uint64_t size)
 {
 	struct kvm_userspace_memory_region r;
@@ -145,7 +121,6 @@ static int memory_add(struct vm *vm, unsigned int slot, uint64_t gpa, uint64_t s
 			(unsigned long long)(size >> 20), strerror(errno));
 		return ret;
 	}
-	madvise(hva, size, MADV_HUGEPAGE);
 	ret = gm_add_region(&vm->mem, gpa, size, hva);
 	if (ret) {
 		munmap(hva, size);
