@@ -311,3 +311,20 @@ Test(unpack, debian_cloud_kernel)
 	free(ram);
 	globfree(&g);
 }
+
+/* A payload too short to hold a stream and its size trailer, at offset 0 of
+ * the protected-mode kernel: nothing may be read before it (ASan). */
+Test(unpack, tiny_payload_falls_back)
+{
+	static const uint8_t p[3] = { 0x1f, 0x8b, 0x08 };
+	size_t klen;
+	uint8_t *k = make_bzimage(p, sizeof(p), &klen);
+	struct run r;
+
+	wr32(k + 0x248, 0);	/* payload_offset 0 */
+	boot(&r, k, klen, false);
+	cr_assert_eq(r.ret, 0, "%s", r.err);
+	cr_assert_str_eq(r.e.kind, "bzImage");
+	free(r.ram);
+	free(k);
+}

@@ -337,7 +337,8 @@ int bzimage_load_unpacked(struct guest_mem *gm, const uint8_t *pm, size_t klen,
 	unsigned int i;
 	int ret;
 
-	if (!payload_len || !buf_has(klen, payload_off, payload_len))
+	/* 8: the shortest stream header plus the u32 size trailer */
+	if (payload_len < 8 || !buf_has(klen, payload_off, payload_len))
 		return boot_err(why, whylen, 1, "no payload inside the protected-mode kernel");
 	s = calloc(1, sizeof(*s));
 	if (!s)
