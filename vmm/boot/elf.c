@@ -92,6 +92,20 @@ void elf_phdr(const uint8_t *buf, const struct elf_image *elf, unsigned int i,
 	}
 }
 
+int elf_check_segment(struct guest_mem *gm, const struct elf_phdr *ph, uint64_t file_len,
+		      unsigned int i, const char *name, char *err, size_t errlen)
+{
+	if (ph->filesz > ph->memsz || !buf_has(file_len, ph->offset, ph->filesz))
+		return boot_err(err, errlen, -ENOEXEC,
+				"%s: ELF segment %u (offset 0x%llx, %llu bytes) lies outside the file or exceeds its memory size",
+				name, i, (unsigned long long)ph->offset, (unsigned long long)ph->filesz);
+	if (ph->paddr < LAYOUT_HIGH_RAM || !gm_ptr(gm, ph->paddr, ph->memsz))
+		return boot_err(err, errlen, -ENOEXEC,
+				"%s: ELF segment %u at 0x%llx (%llu bytes) is not in guest RAM above 1 MiB",
+				name, i, (unsigned long long)ph->paddr, (unsigned long long)ph->memsz);
+	return 0;
+}
+
 int elf_load(struct guest_mem *gm, const uint8_t *buf, size_t len,
 	     const struct elf_image *elf, uint64_t *end,
 	     const char *name, char *err, size_t errlen)
@@ -106,14 +120,8 @@ int elf_load(struct guest_mem *gm, const uint8_t *buf, size_t len,
 		elf_phdr(buf, elf, i, &ph);
 		if (ph.type != PT_LOAD || !ph.memsz)
 			continue;
-		if (ph.filesz > ph.memsz || !buf_has(len, ph.offset, ph.filesz))
-			return boot_err(err, errlen, -ENOEXEC,
-					"%s: ELF segment %u (offset 0x%llx, %llu bytes) lies outside the file or exceeds its memory size",
-					name, i, (unsigned long long)ph.offset, (unsigned long long)ph.filesz);
-		if (ph.paddr < LAYOUT_HIGH_RAM || !gm_ptr(gm, ph.paddr, ph.memsz))
-			return boot_err(err, errlen, -ENOEXEC,
-					"%s: ELF segment %u at 0x%llx (%llu bytes) is not in guest RAM above 1 MiB",
-					name, i, (unsigned long long)ph.paddr, (unsigned long long)ph.memsz);
+		if (elf_check_segment(gm, &ph, len, i, name, err, errlen))
+			return -ENOEXEC;
 		if (ph.paddr + ph.memsz > *end)
 			*end = ph.paddr + ph.memsz;
 		loads++;

@@ -98,6 +98,13 @@ int elf_parse(const uint8_t *buf, size_t len, struct elf_image *elf,
 void elf_phdr(const uint8_t *buf, const struct elf_image *elf, unsigned int i,
 	      struct elf_phdr *ph);
 /*
+ * One PT_LOAD segment of a file of file_len bytes: inside the file, no
+ * larger there than in memory, and in guest RAM at or above 1 MiB.
+ * 0 or -ENOEXEC (err names segment i of name).
+ */
+int elf_check_segment(struct guest_mem *gm, const struct elf_phdr *ph, uint64_t file_len,
+		      unsigned int i, const char *name, char *err, size_t errlen);
+/*
  * Checks every PT_LOAD segment (inside the file, inside RAM at or above
  * 1 MiB), then copies them to p_paddr and zeroes their bss.  *end gets the
  * highest segment end.

@@ -26,7 +26,6 @@
 
 #include "boot/loader.h"
 #include "log.h"
-#include "mem/layout.h"
 
 #define LZ4_LEGACY_MAGIC	0x184c2102u
 #define LZ4_LEGACY_BLOCK	(8u << 20)	/* uncompressed size of a full legacy block */
@@ -217,7 +216,8 @@ struct segment {
 
 struct elf_sink {
 	struct guest_mem *gm;
-	uint64_t pos, size;		/* bytes received, bytes announced */
+	uint64_t pos;			/* bytes received */
+	size_t size;			/* bytes the size trailer announces */
 	uint8_t head[ELF_HEAD];		/* the first bytes, until parsed */
 	bool parsed;
 	uint64_t entry;
@@ -245,12 +245,8 @@ static int elf_sink_parse(struct elf_sink *s, size_t have)
 			continue;
 		if (s->nseg == MAX_SEGMENTS)
 			return boot_err(s->why, s->whylen, -ENOEXEC, "payload has over %d segments", MAX_SEGMENTS);
-		if (ph.filesz > ph.memsz || !buf_has(s->size, ph.offset, ph.filesz))
-			return boot_err(s->why, s->whylen, -ENOEXEC, "payload segment %u lies outside the file", i);
-		if (ph.paddr < LAYOUT_HIGH_RAM || !gm_ptr(s->gm, ph.paddr, ph.memsz))
-			return boot_err(s->why, s->whylen, -ENOEXEC,
-					"payload segment %u at 0x%llx (%llu bytes) is not in guest RAM above 1 MiB",
-					i, (unsigned long long)ph.paddr, (unsigned long long)ph.memsz);
+		if (elf_check_segment(s->gm, &ph, s->size, i, "payload", s->why, s->whylen))
+			return -ENOEXEC;
 		if (elf.entry >= ph.paddr && elf.entry - ph.paddr < ph.filesz)
 			entry_ok = true;
 		s->seg[s->nseg++] = (struct segment){ ph.offset, ph.filesz, ph.paddr, ph.memsz };
@@ -333,7 +329,6 @@ int bzimage_load_unpacked(struct guest_mem *gm, const uint8_t *pm, size_t klen,
 	size_t max = gm->ram_size > SIZE_MAX ? SIZE_MAX : (size_t)gm->ram_size;
 	struct elf_sink *s;
 	const char *kind = "unknown";
-	size_t size = 0;
 	unsigned int i;
 	int ret;
 
@@ -347,12 +342,12 @@ int bzimage_load_unpacked(struct guest_mem *gm, const uint8_t *pm, size_t klen,
 	s->why = why;
 	s->whylen = whylen;
 	why[0] = '\0';
-	s->size = get_le32(pm + payload_off + payload_len - 4);
+	/* sets s->size from the trailer before the first chunk reaches the sink */
 	ret = boot_unpack_payload(pm + payload_off, payload_len, max, elf_sink_put,
-				  elf_sink_direct, s, &size, &kind);
-	if (!ret && (s->pos != size || !s->parsed))
+				  elf_sink_direct, s, &s->size, &kind);
+	if (!ret && (s->pos != s->size || !s->parsed))
 		ret = boot_err(why, whylen, -EINVAL, "payload unpacks to %llu bytes, its size trailer says %zu",
-			       (unsigned long long)s->pos, size);
+			       (unsigned long long)s->pos, s->size);
 	if (ret == 1)
 		boot_err(why, whylen, 1, "payload compression not known to vmm");
 	else if (ret == -EFBIG)
@@ -360,7 +355,7 @@ int bzimage_load_unpacked(struct guest_mem *gm, const uint8_t *pm, size_t klen,
 	else if (ret && !why[0])
 		boot_err(why, whylen, 1, "%s payload does not unpack: %s", kind, strerror(-ret));
 	if (!ret) {
-		log_debug("unpacked the %s payload: %zu bytes", kind, size);
+		log_debug("unpacked the %s payload: %zu bytes", kind, s->size);
 		*entry = s->entry;
 		*end = 0;
 		for (i = 0; i < s->nseg; i++)
