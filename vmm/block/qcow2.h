@@ -171,6 +171,13 @@ int qcow2_commit(struct qcow2 *q, bool synced, bool durable);
 /* FLUSH: commit, then everything written so far is durable.  Takes the lock. */
 int qcow2_flush_image(struct qcow2 *q);
 void *qcow2_alloc_aligned(size_t len);
+/*
+ * Whole-buffer pread/pwrite on a file descriptor, retrying EINTR and short
+ * transfers.  The read zero-fills what lies past EOF (*got: bytes read);
+ * a write that makes no progress is -EIO.  0 or -errno.
+ */
+int qcow2_fd_pread(int fd, uint8_t *buf, size_t len, uint64_t off, size_t *got);
+int qcow2_fd_pwrite(int fd, const uint8_t *buf, size_t len, uint64_t off);
 
 static inline void qcow2_trace(struct qcow2 *q, enum qcow2_io_kind kind, uint64_t off,
 			       uint64_t len)

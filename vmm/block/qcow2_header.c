@@ -346,25 +346,15 @@ static int qraw_preadv(struct blk_image *img, const struct iovec *iov, int iovcn
 {
 	struct qraw *r = img->priv;
 
+	size_t got;
+	int ret;
+
 	for (int i = 0; i < iovcnt; i++) {
-		uint8_t *p = iov[i].iov_base;
-		size_t left = iov[i].iov_len;
-
-		while (left) {
-			ssize_t n = pread(r->fd, p, left, (off_t)off);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return -errno;
-			if (n == 0) {		/* past EOF: zeros */
-				memset(p, 0, left);
-				n = (ssize_t)left;
-			}
-			p += n;
-			off += (uint64_t)n;
-			left -= (size_t)n;
-		}
+		/* past EOF reads as zeros */
+		ret = qcow2_fd_pread(r->fd, iov[i].iov_base, iov[i].iov_len, off, &got);
+		if (ret)
+			return ret;
+		off += iov[i].iov_len;
 	}
 	return 0;
 }
@@ -373,21 +363,13 @@ static int qraw_pwritev(struct blk_image *img, const struct iovec *iov, int iovc
 {
 	struct qraw *r = img->priv;
 
+	int ret;
+
 	for (int i = 0; i < iovcnt; i++) {
-		const uint8_t *p = iov[i].iov_base;
-		size_t left = iov[i].iov_len;
-
-		while (left) {
-			ssize_t n = pwrite(r->fd, p, left, (off_t)off);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return n < 0 ? -errno : -EIO;
-			p += n;
-			off += (uint64_t)n;
-			left -= (size_t)n;
-		}
+		ret = qcow2_fd_pwrite(r->fd, iov[i].iov_base, iov[i].iov_len, off);
+		if (ret)
+			return ret;
+		off += iov[i].iov_len;
 	}
 	return 0;
 }

@@ -42,7 +42,7 @@ void *qcow2_alloc_aligned(size_t len)
 	return p;
 }
 
-static int pread_full(int fd, uint8_t *buf, size_t len, uint64_t off, size_t *got)
+int qcow2_fd_pread(int fd, uint8_t *buf, size_t len, uint64_t off, size_t *got)
 {
 	*got = 0;
 	while (*got < len) {
@@ -56,11 +56,12 @@ static int pread_full(int fd, uint8_t *buf, size_t len, uint64_t off, size_t *go
 			break;
 		*got += (size_t)n;
 	}
-	memset(buf + *got, 0, len - *got);
+	if (*got < len)
+		memset(buf + *got, 0, len - *got);
 	return 0;
 }
 
-static int pwrite_full(int fd, const uint8_t *buf, size_t len, uint64_t off)
+int qcow2_fd_pwrite(int fd, const uint8_t *buf, size_t len, uint64_t off)
 {
 	while (len) {
 		ssize_t n = pwrite(fd, buf, len, (off_t)off);
@@ -89,14 +90,14 @@ ssize_t qcow2_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 	int ret;
 
 	if (is_aligned(q, buf, len, off)) {
-		ret = pread_full(q->fd, buf, len, off, &got);
+		ret = qcow2_fd_pread(q->fd, buf, len, off, &got);
 		return ret < 0 ? ret : (ssize_t)got;
 	}
 	span = (off + len - start + q->align - 1) & ~(size_t)(q->align - 1);
 	b = qcow2_alloc_aligned(span);
 	if (!b)
 		return -ENOMEM;
-	ret = pread_full(q->fd, b, span, start, &got);
+	ret = qcow2_fd_pread(q->fd, b, span, start, &got);
 	if (ret == 0)
 		memcpy(buf, b + (off - start), len);
 	free(b);
@@ -116,18 +117,18 @@ int qcow2_pwrite(struct qcow2 *q, enum qcow2_io_kind kind, const void *buf, size
 
 	qcow2_trace(q, kind, off, len);
 	if (is_aligned(q, buf, len, off))
-		return pwrite_full(q->fd, buf, len, off);
+		return qcow2_fd_pwrite(q->fd, buf, len, off);
 	span = (off + len - start + q->align - 1) & ~(size_t)(q->align - 1);
 	b = qcow2_alloc_aligned(span);
 	if (!b)
 		return -ENOMEM;
-	ret = pread_full(q->fd, b, span, start, &got);
+	ret = qcow2_fd_pread(q->fd, b, span, start, &got);
 	if (ret == 0) {
 		memcpy(b + (off - start), buf, len);
 		/* do not extend the file past what the caller asked for */
 		if (got < span && off + len > start + got)
 			got = (size_t)(off + len - start);
-		ret = pwrite_full(q->fd, b, (got + q->align - 1) & ~(size_t)(q->align - 1), start);
+		ret = qcow2_fd_pwrite(q->fd, b, (got + q->align - 1) & ~(size_t)(q->align - 1), start);
 	}
 	free(b);
 	return ret;
