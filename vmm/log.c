@@ -28,7 +28,7 @@ enum log_level log_get_level(void)
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
-	char buf[1024];
+	char buf[1024], stamp[32] = "";
 	va_list ap;
 
 	if (level > log_threshold)
@@ -40,14 +40,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	 * \r\n: the terminal may be in raw mode while the guest runs. */
 	if (log_threshold >= LOG_DEBUG) {
 		struct timespec now;
-		long long ms;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		ms = (now.tv_sec - log_t0.tv_sec) * 1000LL + (now.tv_nsec - log_t0.tv_nsec) / 1000000;
-		fprintf(stderr, "vmm: %s: [%lld ms] %s%s", names[level], ms, buf,
-			isatty(STDERR_FILENO) ? "\r\n" : "\n");
-		return;
+		snprintf(stamp, sizeof(stamp), "[%lld ms] ",
+			 (now.tv_sec - log_t0.tv_sec) * 1000LL + (now.tv_nsec - log_t0.tv_nsec) / 1000000);
 	}
-	fprintf(stderr, "vmm: %s: %s%s", names[level], buf,
+	fprintf(stderr, "vmm: %s: %s%s%s", names[level], stamp, buf,
 		isatty(STDERR_FILENO) ? "\r\n" : "\n");
 }

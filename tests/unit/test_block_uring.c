@@ -5,26 +5,11 @@
  * test grows the file before the engine harvests the completion, and the
  * engine must read the rest (or report -EIO when the rest is not there).
  */
-#include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <liburing.h>
 #include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include "block/block.h"
-
-static char path[64];
-
-static void cleanup(void)
-{
-	if (path[0])
-		unlink(path);
-	path[0] = '\0';
-}
+#include "blk_test_helper.h"
 
 TestSuite(uring_short, .fini = cleanup);
 
@@ -63,13 +48,8 @@ static const struct blk_image_ops short_ops = {
 static struct blk_queue *setup(struct short_fmt *f, const uint8_t *data, size_t have)
 {
 	struct blk_queue *q = NULL;
-	struct io_uring ring;
-	int ret = io_uring_queue_init(8, &ring, 0);
 
-	if (ret)
-		cr_skip_test("io_uring is unavailable here (io_uring_queue_init: %s); "
-			     "the io_uring engine was NOT tested", strerror(-ret));
-	io_uring_queue_exit(&ring);
+	need_io_uring();
 	snprintf(path, sizeof(path), "/tmp/vmm-test-blku-XXXXXX");
 	f->fd = mkstemp(path);
 	cr_assert_geq(f->fd, 0);
