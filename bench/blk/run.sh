@@ -55,23 +55,11 @@ else
 	[ -n "${BLK_BENCH_CPUS:-}" ] && echo "bench-blk: BLK_BENCH_CPUS is ignored in the testhost (1 vCPU: docs/testhost.md)"
 	# a frozen TCG testhost (docs/testhost.md) is restarted, at most BENCH_BOOTS times
 	freeze=${TESTHOST_FREEZE:-75}
+	. guest-tests/testhost/l1-qemu.sh
+	l1_qemu_cmd 1
+	: >"$out/qemu.err"
 	for attempt in $(seq 1 "${BENCH_BOOTS:-3}"); do
-		: >"$log"
-		timeout -k 10 1200 qemu-system-x86_64 -accel tcg -cpu EPYC -smp 1 -m 3072 \
-			-M pc -nodefaults -no-user-config -display none -no-reboot \
-			-kernel "$L1_KERNEL" -initrd "$out/l1.cpio" -serial "file:$log" \
-			-append "$append" 2>"$out/qemu.err" </dev/null &
-		pid=$!
-		froze=0
-		while kill -0 "$pid" 2>/dev/null; do
-			sleep 5
-			if [ $(($(date +%s) - $(stat -c %Y "$log"))) -gt "$freeze" ] &&
-			   kill -0 "$pid" 2>/dev/null; then
-				froze=1
-				kill "$pid"
-			fi
-		done
-		wait "$pid"
+		l1_watched "$log" 1200 "$freeze" "$append"
 		[ "$froze" = 0 ] && break
 		echo "bench-blk: the testhost froze (console silent ${freeze}s), attempt $attempt"
 	done

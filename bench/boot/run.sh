@@ -46,9 +46,9 @@ else
 	echo "bench-boot: running in the testhost (QEMU TCG -cpu EPYC -smp $TESTHOST_SMP + kvm-amd): /dev/kvm here is not hardware KVM"
 	guest-tests/testhost/mk-l1-initrd.sh "$out" "$VMM" || exit 1
 	where_txt="in the testhost (QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG -cpu EPYC -smp $TESTHOST_SMP, nested kvm-amd, $KVER, L1 transparent_hugepage=$thp) on $(nproc) host cores"
-	timeout -k 10 1800 qemu-system-x86_64 -accel tcg -cpu EPYC -smp "$TESTHOST_SMP" \
-		-m 3072 -M pc -nodefaults -no-user-config -display none -no-reboot \
-		-kernel "$L1_KERNEL" -initrd "$out/l1.cpio" -serial "file:$log" \
+	. guest-tests/testhost/l1-qemu.sh
+	l1_qemu_cmd "$TESTHOST_SMP"
+	timeout -k 10 1800 "${l1_qemu[@]}" -serial "file:$log" \
 		-append "console=ttyS0 panic=-1 quiet transparent_hugepage=$thp th.job=bench th.n=$n" \
 		2>"$out/qemu.err" </dev/null
 	tr -d '\r' <"$log" | grep '^BENCH'

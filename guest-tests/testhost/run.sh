@@ -102,40 +102,23 @@ else
 	# khugepaged was seen to lock up the TCG testhost while nested guests ran
 	append="console=ttyS0 panic=-1 ${TESTHOST_LOGLEVEL:-quiet} transparent_hugepage=never"
 	[ "$VMM_CMD" = qemu ] && append="$append th.vmm=qemu"
-	qemu=(qemu-system-x86_64 -accel tcg -cpu EPYC -smp "$TESTHOST_SMP" -m 3072
-		-M pc -nodefaults -no-user-config -display none -no-reboot
-		-kernel "$L1_KERNEL" -initrd "$out/l1.cpio")
+	. "$here/l1-qemu.sh"
+	l1_qemu_cmd "$TESTHOST_SMP"
 	if [ "$shell" = 1 ]; then
 		echo "linux-tests: testhost shell; 'exit' powers it off (Ctrl-A x quits QEMU)"
-		exec "${qemu[@]}" -serial mon:stdio -append "$append th.job=shell"
+		exec "${l1_qemu[@]}" -serial mon:stdio -append "$append th.job=shell"
 	fi
-	# One testhost run for the cases in $@; its console goes to $1.  A
-	# watchdog kills QEMU when the console has been silent for
-	# TESTHOST_FREEZE s: l1-init prints a heartbeat every 20 s, so silence
-	# means the TCG testhost itself froze (seen now and then with nested
-	# SVM), not that a case hung (a case is bounded by CASE_TIMEOUT inside).
+	# One testhost run for the cases in $@; its console goes to $1.  The
+	# watchdog (l1-qemu.sh) kills a testhost whose console was silent for
+	# TESTHOST_FREEZE s (seen now and then with nested SVM); a hung case is
+	# bounded by CASE_TIMEOUT inside.
 	run_l1() {
-		local log=$1 sel start pid now
+		local log=$1 sel start
 		shift
 		sel=$(IFS=,; echo "$*")
-		: >"$log"
 		start=$(date +%s)
-		timeout -k 10 "$TESTHOST_TIMEOUT" "${qemu[@]}" -serial "file:$log" \
-			-append "$append th.job=tests th.cases=$sel${DEMO:+ th.show=1}" 2>>"$out/qemu.err" </dev/null &
-		pid=$!
-		froze=0
-		while kill -0 "$pid" 2>/dev/null; do
-			sleep 5
-			now=$(date +%s)
-			if [ $((now - $(stat -c %Y "$log"))) -gt "$TESTHOST_FREEZE" ] &&
-			   kill -0 "$pid" 2>/dev/null; then
-				froze=1
-				kill "$pid"
-				break
-			fi
-		done
-		wait "$pid"
-		qrc=$?
+		l1_watched "$log" "$TESTHOST_TIMEOUT" "$TESTHOST_FREEZE" \
+			"$append th.job=tests th.cases=$sel${DEMO:+ th.show=1}"
 		echo "linux-tests: testhost ran $(($(date +%s) - start))s (QEMU exit $qrc; console $log)"
 		if [ "$froze" = 1 ]; then
 			echo "linux-tests: the testhost froze (console silent ${TESTHOST_FREEZE}s)"
