@@ -126,4 +126,27 @@ static inline void assert_clean(struct blk_image *img)
 	cr_assert_eq(r.leaks, 0, "leaks %llu", (unsigned long long)r.leaks);
 }
 
+/* A file at path holding exactly the len bytes of buf (e.g. a raw backing file). */
+static inline void write_file(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+
+	cr_assert_geq(fd, 0, "%s", path);
+	cr_assert_eq(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+/* Closes img and reopens path read-only: it reads back as ref and is clean. */
+static inline void assert_reopened(struct blk_image *img, const char *path, uint8_t *got,
+				   const uint8_t *ref, size_t size, uint32_t cs)
+{
+	img->ops->close(img);
+	img = open_q(path, true);
+	memset(got, 0, size);
+	cr_assert_eq(rd(img, got, size, 0), 0);
+	cr_assert_eq(memcmp(got, ref, size), 0, "read-back after reopen, cs %u", cs);
+	assert_clean(img);
+	img->ops->close(img);
+}
+
 #endif

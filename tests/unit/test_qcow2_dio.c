@@ -70,13 +70,9 @@ static void dio_round_trip(uint32_t cs, bool with_backing)
 	snprintf(name, sizeof(name), "dio-%u-%d.qcow2", cs, with_backing);
 	dio_path(p, sizeof(p), name);
 	if (with_backing) {
-		int fd;
-
 		dio_path(base, sizeof(base), "dio-base.raw");
 		fill(ref, size, 3);
-		fd = open(base, O_CREAT | O_TRUNC | O_WRONLY, 0644);
-		cr_assert_eq(write(fd, ref, size), (ssize_t)size);
-		close(fd);
+		write_file(base, ref, size);
 	}
 	make_qcow2(p, size, cs, 3, with_backing ? base : NULL, with_backing ? "raw" : NULL);
 	img = open_none(p);
@@ -108,13 +104,7 @@ static void dio_round_trip(uint32_t cs, bool with_backing)
 	cr_assert_eq(rd(img, mem + 1, 3 * a, a), 0);	/* unaligned buffer: bounced */
 	cr_assert_eq(memcmp(mem + 1, ref + a, 3 * a), 0);
 	assert_clean(img);
-	img->ops->close(img);
-	img = open_q(p, true);
-	memset(got, 0, size);
-	cr_assert_eq(rd(img, got, size, 0), 0);
-	cr_assert_eq(memcmp(got, ref, size), 0, "read-back after reopen, cs %u", cs);
-	assert_clean(img);
-	img->ops->close(img);
+	assert_reopened(img, p, got, ref, size, cs);
 	free(ref);
 	free(got);
 	free(mem);

@@ -33,13 +33,7 @@ static void round_trip(uint32_t cs, int version)
 	cr_assert_eq(rd(img, got, size, 0), 0);
 	cr_assert_eq(memcmp(got, ref, size), 0, "read-back before reopen, cs %u", cs);
 	assert_clean(img);
-	img->ops->close(img);
-	img = open_q(p, true);
-	memset(got, 0, size);
-	cr_assert_eq(rd(img, got, size, 0), 0);
-	cr_assert_eq(memcmp(got, ref, size), 0, "read-back after reopen, cs %u", cs);
-	assert_clean(img);
-	img->ops->close(img);
+	assert_reopened(img, p, got, ref, size, cs);
 	free(ref);
 	free(got);
 	free(buf);
@@ -99,15 +93,12 @@ Test(qcow2_io, backing_reads_and_cow)
 	char raw[256], mid[256], top[256];
 	struct blk_image *img;
 	uint8_t *b = malloc(3 << 20), *got = malloc(4 << 20), w[100];
-	int fd;
 
 	tmp_path(raw, sizeof(raw), "base.raw");
 	tmp_path(mid, sizeof(mid), "mid.qcow2");
 	tmp_path(top, sizeof(top), "top.qcow2");
 	fill(b, 3 << 20, 5);
-	fd = open(raw, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	cr_assert_eq(write(fd, b, 3 << 20), 3 << 20);
-	close(fd);
+	write_file(raw, b, 3 << 20);
 	make_qcow2(mid, 4 << 20, 65536, 3, "base.raw", "raw");
 	img = open_q(mid, false);
 	memset(w, 0xee, sizeof(w));

@@ -139,14 +139,12 @@ Test(qcow2_order, cow_data_durable_before_l2_entry)
 	struct qcow2 *q;
 	uint8_t *b = malloc(1 << 20), buf[4096], got[65536];
 	uint64_t host;
-	int fd, d, l2_w;
+	int d, l2_w;
 
 	tmp_path(base, sizeof(base), "ord-base.raw");
 	tmp_path(p, sizeof(p), "ord-cow.qcow2");
 	fill(b, 1 << 20, 77);
-	fd = open(base, O_CREAT | O_TRUNC | O_WRONLY, 0644);
-	cr_assert_eq(write(fd, b, 1 << 20), 1 << 20);
-	close(fd);
+	write_file(base, b, 1 << 20);
 	make_qcow2(p, 1 << 20, 65536, 3, base, "raw");
 	img = open_cache(p, DISK_CACHE_WRITEBACK);
 	q = qcow2_of(img);
