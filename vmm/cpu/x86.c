@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Per-vCPU x86 state every vCPU needs before it first runs: CPUID (from
- * KVM_GET_SUPPORTED_CPUID with our APIC IDs and topology), MSRs, FPU, and
+ * KVM_GET_SUPPORTED_CPUID, patched by cpuid.c), MSRs, FPU, and
  * the LAPIC's LINT0 (ExtINT, so the 8259 PIC reaches the BSP as on a PC)
  * and LINT1 (NMI).
  */
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "cpuid.h"
 #include "log.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -33,72 +34,6 @@
 #define APIC_MODE_NMI		0x4
 #define APIC_MODE_EXTINT	0x7
 
-static unsigned int bits_for(unsigned int n)
-{
-	unsigned int b = 0;
-
-	while ((1u << b) < n)
-		b++;
-	return b;
-}
-
-/* Rewrites the host-derived entries that must describe THIS guest. */
-static void cpuid_patch(struct kvm_cpuid2 *cpuid, unsigned int apic_id, unsigned int ncpus)
-{
-	unsigned int i;
-
-	for (i = 0; i < cpuid->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
-
-		switch (e->function) {
-		case 0x1:
-			/* APIC ID, logical processor count, HTT when > 1 */
-			e->ebx = (e->ebx & 0x0000ffff) | (apic_id << 24) |
-				 ((ncpus & 0xff) << 16);
-			if (ncpus > 1)
-				e->edx |= 1u << 28;
-			else
-				e->edx &= ~(1u << 28);
-			e->ecx |= 1u << 31;	/* hypervisor present */
-			break;
-		case 0x4:
-			/* deterministic cache params: cores per package - 1 in 31:26 */
-			e->eax = (e->eax & 0x03ffffff) | (((ncpus - 1) & 0x3f) << 26);
-			e->eax &= ~(0xfffu << 14);	/* one thread shares each cache */
-			break;
-		case 0xb:
-		case 0x1f:
-			/* extended topology: one thread per core, ncpus cores */
-			e->edx = apic_id;
-			if (e->index == 0) {
-				e->eax = 0;
-				e->ebx = 1;
-				e->ecx = (1u << 8) | 0;
-			} else if (e->index == 1) {
-				e->eax = bits_for(ncpus);
-				e->ebx = ncpus;
-				e->ecx = (2u << 8) | 1;
-			} else {
-				e->eax = 0;
-				e->ebx = 0;
-				e->ecx = e->index;
-			}
-			break;
-		case 0x80000008:
-			/* AMD: NC = cores - 1, ApicIdCoreIdSize */
-			e->ecx = (e->ecx & ~0xf0ffu) | ((ncpus - 1) & 0xff) |
-				 (bits_for(ncpus) << 12);
-			break;
-		case 0x8000001e:
-			/* AMD: extended APIC ID, one thread per core */
-			e->eax = apic_id;
-			e->ebx = apic_id & 0xff;
-			e->ecx = 0;
-			break;
-		}
-	}
-}
-
 static int vcpu_set_cpuid(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
@@ -115,7 +50,8 @@ static int vcpu_set_cpuid(struct vcpu *vcpu)
 		log_err("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
 		goto out;
 	}
-	cpuid_patch(cpuid, vcpu->id, vm->nr_vcpus);
+	x86_cpuid_patch(cpuid, vcpu->id, vm->nr_vcpus,
+			ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0);
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0) {
 		ret = -errno;
 		log_err("vCPU %u: KVM_SET_CPUID2 failed: %s", vcpu->id, strerror(errno));
