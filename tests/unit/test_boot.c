@@ -9,6 +9,7 @@
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "boot/boot.h"
 #include "mem/layout.h"
@@ -237,6 +238,79 @@ Test(bzimage, initrd_limited_by_ram)
 	cr_assert_eq(ird, (64U << 20) - 4096);
 	cr_assert_str_eq((const char *)t.ram + LAYOUT_CMDLINE, VMM_DEFAULT_CMDLINE);
 	cr_assert_eq(rd64(t.ram + LAYOUT_ZERO_PAGE + 0x70), 0, "no ACPI built, no RSDP given");
+	free(k);
+	tmem_free(&t);
+}
+
+/* A gzip-compressed newc archive of one file, and the archive itself. */
+static uint8_t *gzip_cpio(size_t *zlen, uint8_t **plain, size_t *plen)
+{
+	static const char hdr[] = "070701" "00000001" "000081a4" "00000000" "00000000" "00000001"
+				  "00000000" "00000004" "00000000" "00000000" "00000000" "00000000"
+				  "00000005" "00000000";
+	static const char trailer[] = "070701" "00000000" "00000000" "00000000" "00000000" "00000001"
+				      "00000000" "00000000" "00000000" "00000000" "00000000" "00000000"
+				      "0000000b" "00000000";
+	uint8_t *a = calloc(1, 512), *z = malloc(1024);
+	size_t n = 0;
+	z_stream zs = { 0 };
+
+	cr_assert(a && z);
+	memcpy(a, hdr, 110);
+	memcpy(a + 110, "init", 5);	/* name + NUL: 115, padded to 116 */
+	memcpy(a + 116, "sh\n\n", 4);
+	n = 120;
+	memcpy(a + n, trailer, 110);
+	memcpy(a + n + 110, "TRAILER!!!", 11);
+	n += 124;
+	cr_assert_eq(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	zs.next_in = a;
+	zs.avail_in = (uInt)n;
+	zs.next_out = z;
+	zs.avail_out = 1024;
+	cr_assert_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+	*zlen = zs.total_out;
+	deflateEnd(&zs);
+	*plain = a;
+	*plen = n;
+	return z;
+}
+
+Test(bzimage, initrd_unpacked_on_the_host)
+{
+	struct boot_input in = { .kernel_name = "/k/vmlinuz", .initrd_name = "/k/initrd.gz" };
+	struct tmem t;
+	struct boot_entry e;
+	char err[256];
+	size_t klen, zlen, plen;
+	uint8_t *k = make_bzimage(&klen), *plain, *z = gzip_cpio(&zlen, &plain, &plen);
+	const uint8_t *bp;
+	uint32_t ird;
+
+	tmem_init(&t, 256ULL << 20);
+	in.kernel = k;
+	in.kernel_len = klen;
+	in.initrd = z;
+	in.initrd_len = zlen;
+	cr_assert_eq(boot_load_buf(&t.gm, &in, &e, err, sizeof(err)), 0, "%s", err);
+	bp = t.ram + LAYOUT_ZERO_PAGE;
+	ird = rd32(bp + 0x218);
+	cr_assert_eq(rd32(bp + 0x21c), plen, "the guest is told the unpacked size");
+	cr_assert_eq(ird, 0x1000000 + 0x400000, "2 MiB aligned right above init_size at pref_address");
+	cr_assert_eq(memcmp(t.ram + ird, plain, plen), 0);
+
+	/* --guest-unpack: the file as it is, at the top */
+	tmem_free(&t);
+	tmem_init(&t, 256ULL << 20);
+	in.guest_unpack = true;
+	cr_assert_eq(boot_load_buf(&t.gm, &in, &e, err, sizeof(err)), 0, "%s", err);
+	bp = t.ram + LAYOUT_ZERO_PAGE;
+	ird = rd32(bp + 0x218);
+	cr_assert_eq(rd32(bp + 0x21c), zlen);
+	cr_assert_eq(ird, (256U << 20) - 4096);
+	cr_assert_eq(memcmp(t.ram + ird, z, zlen), 0);
+	free(plain);
+	free(z);
 	free(k);
 	tmem_free(&t);
 }

@@ -65,6 +65,39 @@ int boot_place_initrd(struct guest_mem *gm, const struct boot_input *in,
 	return 0;
 }
 
+int boot_place_initrd_unpacked(struct guest_mem *gm, const struct boot_input *in,
+			       uint64_t kernel_end, uint64_t limit_end, uint64_t *addr,
+			       size_t *len)
+{
+	uint64_t top = boot_low_ram_end(gm), start, cap;
+	uint8_t *dst;
+	char why[160];
+	int ret;
+
+	if (limit_end < top)
+		top = limit_end;
+	/* right above the kernel: its size is only known once unpacked */
+	start = (kernel_end + INITRD_ALIGN - 1) & ~(INITRD_ALIGN - 1);
+	if (start >= top)
+		return 1;
+	cap = top - start;
+	if (cap > gm->ram_size / 4)
+		cap = gm->ram_size / 4;	/* the guest needs room for the files too */
+	dst = gm_ptr(gm, start, cap);
+	if (!dst)
+		return 1;
+	ret = initrd_unpack(in->initrd, in->initrd_len, dst, cap, len, why, sizeof(why));
+	if (ret) {
+		log_info("%s: initrd not unpacked on the host (%s): the guest unpacks it",
+			 in->initrd_name, why);
+		return 1;
+	}
+	log_info("%s: unpacked the %s initramfs on the host: %zu bytes of cpio at 0x%llx",
+		 in->initrd_name, why, *len, (unsigned long long)start);
+	*addr = start;
+	return 0;
+}
+
 int boot_flat(struct guest_mem *gm, const struct boot_input *in,
 	      struct boot_entry *entry, char *err, size_t errlen)
 {

@@ -48,7 +48,7 @@ struct boot_input {
 	const char *initrd_name;
 	const char *cmdline;		/* NULL: VMM_DEFAULT_CMDLINE */
 	bool flat;
-	bool guest_unpack;		/* bzImage: leave decompression to the guest */
+	bool guest_unpack;		/* bzImage: the guest unpacks kernel and initramfs */
 };
 
 /* The loader proper; fuzz/fuzz_boot.c calls it directly. */

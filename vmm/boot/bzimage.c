@@ -95,6 +95,7 @@ int boot_bzimage(struct guest_mem *gm, const struct boot_input *in,
 	const char *cmdline = boot_cmdline(in);
 	uint64_t setup_size, klen, hdr_end, initrd_addr = 0, limit, kend;
 	uint64_t rip = KERNEL_LOAD + KERNEL_64_ENTRY, elf_end = 0;
+	size_t initrd_len = 0;
 	bool unpacked = false;
 	char why[160];
 	uint16_t version, xlf;
@@ -158,9 +159,15 @@ int boot_bzimage(struct guest_mem *gm, const struct boot_input *in,
 	kend = max_u64(kernel_footprint_end(k, klen, version), elf_end);
 	if (in->initrd) {
 		limit = (uint64_t)get_le32(k + HDR_INITRD_ADDR_MAX) + 1;
-		ret = boot_place_initrd(gm, in, kend, limit, &initrd_addr, err, errlen);
-		if (ret)
-			return ret;
+		initrd_len = in->initrd_len;
+		/* with the kernel: --guest-unpack leaves both to the guest */
+		if (in->guest_unpack ||
+		    boot_place_initrd_unpacked(gm, in, kend, limit, &initrd_addr, &initrd_len)) {
+			initrd_len = in->initrd_len;
+			ret = boot_place_initrd(gm, in, kend, limit, &initrd_addr, err, errlen);
+			if (ret)
+				return ret;
+		}
 	}
 	if ((!unpacked && gm_write(gm, KERNEL_LOAD, k + setup_size, klen)) ||
 	    boot_put_string(gm, LAYOUT_CMDLINE, cmdline, LAYOUT_CMDLINE_MAX))
@@ -174,9 +181,9 @@ int boot_bzimage(struct guest_mem *gm, const struct boot_input *in,
 	put_le32(bp + HDR_CMD_LINE_PTR, (uint32_t)LAYOUT_CMDLINE);
 	put_le32(bp + BP_EXT_CMD_LINE_PTR, (uint32_t)(LAYOUT_CMDLINE >> 32));
 	put_le32(bp + HDR_RAMDISK_IMAGE, (uint32_t)initrd_addr);
-	put_le32(bp + HDR_RAMDISK_SIZE, (uint32_t)in->initrd_len);
+	put_le32(bp + HDR_RAMDISK_SIZE, (uint32_t)initrd_len);
 	put_le32(bp + BP_EXT_RAMDISK_IMAGE, (uint32_t)(initrd_addr >> 32));
-	put_le32(bp + BP_EXT_RAMDISK_SIZE, (uint32_t)((uint64_t)in->initrd_len >> 32));
+	put_le32(bp + BP_EXT_RAMDISK_SIZE, (uint32_t)((uint64_t)initrd_len >> 32));
 	if (version >= 0x20e)
 		put_le64(bp + BP_ACPI_RSDP_ADDR, acpi_rsdp_addr(gm));
 	write_e820(gm, bp);

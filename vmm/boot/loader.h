@@ -68,6 +68,17 @@ int boot_place_initrd(struct guest_mem *gm, const struct boot_input *in,
 		      uint64_t kernel_end, uint64_t limit_end, uint64_t *addr,
 		      char *err, size_t errlen);
 
+/*
+ * Unpacks the initrd on the host (initrd_unpack) into guest RAM above
+ * kernel_end (2 MiB aligned), below limit_end and the end of low RAM, in at
+ * most a quarter of guest RAM.  0: *addr and *len say where; 1: not
+ * possible (logged), place the file with boot_place_initrd.
+ */
+#define INITRD_ALIGN	(2ULL << 20)
+int boot_place_initrd_unpacked(struct guest_mem *gm, const struct boot_input *in,
+			       uint64_t kernel_end, uint64_t limit_end, uint64_t *addr,
+			       size_t *len);
+
 /* Copies a NUL-terminated string to gpa; -E2BIG if longer than max - 1. */
 int boot_put_string(struct guest_mem *gm, uint64_t gpa, const char *s, size_t max);
 
@@ -137,6 +148,17 @@ int boot_unpack_payload(const uint8_t *payload, size_t len, size_t max,
 int bzimage_load_unpacked(struct guest_mem *gm, const uint8_t *pm, size_t klen,
 			  uint32_t payload_off, uint32_t payload_len,
 			  uint64_t *entry, uint64_t *end, char *why, size_t whylen);
+
+/* ---- host-side unpacking of an initramfs (initrd.c) ---- */
+/*
+ * Writes to out (cap bytes) the uncompressed cpio stream the kernel would
+ * make of the initramfs in (newc archives, plain or gzip/zstd/xz/lzma
+ * compressed, zero padding between).  0: *outlen bytes, why = the last
+ * compression seen.  1: not possible, why says why (hand the guest the
+ * file as it is; out may hold partial writes).
+ */
+int initrd_unpack(const uint8_t *in, size_t len, uint8_t *out, size_t cap,
+		  size_t *outlen, char *why, size_t whylen);
 
 /* ---- the protocols: each returns 1 "not mine", 0 loaded, or -errno ---- */
 int boot_flat(struct guest_mem *gm, const struct boot_input *in,

@@ -1,6 +1,6 @@
 # --guest-unpack: the bzImage's own decompressor runs in the guest (the path
 # QEMU takes, and vmm's fallback when it cannot unpack a kernel); poweroff
-# still ends the VMM with 0.  The other cases cover vmm's default, the
+# still ends the VMM with 0, and the guest unpacks the initrd itself.  The other cases cover vmm's default, the
 # kernel unpacked on the host: -v makes both say which path they took.
 . "$LINUX_TESTS/lib.sh"
 case "$VMM_CMD" in
@@ -11,7 +11,7 @@ case "$VMM_CMD" in
 esac
 vmm_boot guest-unpack poweroff --guest-unpack -v
 if log_has "unpacked on the host"; then
-	fail guest-unpack "vmm unpacked the kernel despite --guest-unpack"
+	fail guest-unpack "vmm unpacked the kernel or initrd despite --guest-unpack"
 elif ! log_has "(bzImage, "; then
 	fail guest-unpack "no 'loaded ... (bzImage, ...)' line from vmm -v"
 else
