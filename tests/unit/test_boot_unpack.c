@@ -220,6 +220,80 @@ Test(unpack, zstd) { round_trip(F_ZSTD); }
  * Anything the host cannot unpack boots the bzImage as it is.  must: the
  * damage is detectable (else a format without checksum may unpack it).
  */
+/*
+ * lz4 blocks of 8 MiB (as the kernel's build writes them) over an ELF of
+ * three segments: B and A share one distance between file offset and
+ * paddr, C has another and lies where the file gap between A and B would
+ * land if the block holding that gap were decoded in place.  Blocks are
+ * decoded in place only where that clobbers nothing: A, B and C must come
+ * out whole and every bss zeroed (the bytes after B land in B's bss).
+ */
+#define MB		(1ULL << 20)
+static void multi_segment(uint64_t c_paddr)
+{
+	static const struct { uint64_t off, filesz, paddr, memsz; } seg[3] = {
+		{ 1 * MB, 9 * MB, 16 * MB, 9 * MB },		/* A: distance 15 MiB */
+		{ 11 * MB, 3 * MB, 26 * MB, 4 * MB },		/* B: distance 15 MiB, 1 MiB bss */
+		{ 64 << 10, 512 << 10, 0, 1 * MB },		/* C: paddr c_paddr, 512 KiB bss */
+	};
+	size_t vlen = 14 * MB + 300000, n = 0, klen, pos, i, j;	/* section headers after B */
+	uint8_t *v = calloc(1, vlen), *c = malloc(vlen + vlen / 8 + 4096), *k, *ph = v + 64;
+	struct run r;
+
+	cr_assert(v && c);
+	memcpy(v, "\177ELF", 4);
+	v[4] = 2;
+	v[5] = 1;
+	v[6] = 1;
+	wr16(v + 16, 2);
+	wr16(v + 18, 62);
+	wr32(v + 20, 1);
+	wr64(v + 24, 16 * MB);
+	wr64(v + 32, 64);
+	wr16(v + 52, 64);
+	wr16(v + 54, 56);
+	wr16(v + 56, 3);
+	for (i = 0; i < 3; i++, ph += 56) {
+		wr32(ph, 1);
+		wr64(ph + 8, seg[i].off);
+		wr64(ph + 24, i == 2 ? c_paddr : seg[i].paddr);
+		wr64(ph + 32, seg[i].filesz);
+		wr64(ph + 40, seg[i].memsz);
+	}
+	for (i = 4096; i < vlen; i++)	/* segments, gaps and trailer all non-zero */
+		v[i] = (uint8_t)(i * 31 + (i >> 13) + 1);
+	wr32(c, 0x184c2102);
+	n = 4;
+	for (pos = 0; pos < vlen; pos += 8 * MB) {
+		int chunk = (int)(vlen - pos < 8 * MB ? vlen - pos : 8 * MB);
+		int z = LZ4_compress_default((const char *)v + pos, (char *)c + n + 4, chunk,
+					     (int)(vlen + vlen / 8 - n));
+
+		cr_assert_gt(z, 0);
+		wr32(c + n, (uint32_t)z);
+		n += 4 + (size_t)z;
+	}
+	wr32(c + n, (uint32_t)vlen);
+	k = make_bzimage(c, n + 4, &klen);
+	boot(&r, k, klen, false);
+	cr_assert_eq(r.ret, 0, "%s", r.err);
+	cr_assert_str_eq(r.e.kind, "bzImage, unpacked on the host");
+	for (i = 0; i < 3; i++) {
+		const uint8_t *m = r.ram + (i == 2 ? c_paddr : seg[i].paddr);
+
+		cr_assert_eq(memcmp(m, v + seg[i].off, seg[i].filesz), 0, "segment %zu", i);
+		for (j = seg[i].filesz; j < seg[i].memsz; j++)
+			cr_assert_eq(m[j], 0, "segment %zu: bss byte %zu is 0x%x", i, j, m[j]);
+	}
+	free(r.ram);
+	free(k);
+	free(c);
+	free(v);
+}
+
+Test(unpack, lz4_in_place_around_a_segment_in_the_way) { multi_segment(25 * MB); }
+Test(unpack, lz4_in_place_over_gaps) { multi_segment(40 * MB); }
+
 static void falls_back_if(const uint8_t *payload, size_t plen, bool must, const char *what)
 {
 	size_t klen;

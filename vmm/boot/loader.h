@@ -129,14 +129,15 @@ int elf_load(struct guest_mem *gm, const uint8_t *buf, size_t len,
  * Decodes a bzImage payload (gzip, xz, lzma, lz4 legacy or zstd stream +
  * u32 size trailer, *size) in chunks passed in order to sink; where
  * direct (may be NULL) returns a place for the next bytes, lz4 blocks are
- * decoded there and sink gets buf NULL.  0 (*kind
+ * decoded there and sink gets buf NULL (the first block's head is decoded
+ * ahead and passed to direct, which may need it to answer).  0 (*kind
  * names the format), 1 if the format is not one of those, -EFBIG if the
  * trailer says more than max, -EINVAL if corrupt or truncated, -ENOMEM, or
  * what sink returned.  The caller checks the total against *size.
  */
 int boot_unpack_payload(const uint8_t *payload, size_t len, size_t max,
 			int (*sink)(void *ctx, const uint8_t *buf, size_t n),
-			uint8_t *(*direct)(void *ctx, size_t want),
+			uint8_t *(*direct)(void *ctx, size_t want, const uint8_t *head, size_t headlen),
 			void *ctx, size_t *size, const char **kind);
 /*
  * Unpacks the payload of the protected-mode kernel pm (klen bytes) and

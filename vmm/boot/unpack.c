@@ -26,6 +26,7 @@
 
 #include "boot/loader.h"
 #include "log.h"
+#include "mem/layout.h"
 
 #define LZ4_LEGACY_MAGIC	0x184c2102u
 #define LZ4_LEGACY_BLOCK	(8u << 20)	/* uncompressed size of a full legacy block */
@@ -62,8 +63,12 @@ static const char *const kind_name[] = {
  * buf NULL: the n bytes were decoded in place, where unpack_direct said.
  */
 typedef int (*unpack_sink)(void *ctx, const uint8_t *buf, size_t n);
-/* Where the next want bytes may be decoded in place, or NULL. */
-typedef uint8_t *(*unpack_direct)(void *ctx, size_t want);
+/*
+ * Where the next want bytes may be decoded in place, or NULL.  head, when
+ * not NULL, holds the first headlen of those bytes, decoded ahead (what the
+ * sink needs to decide, before it has seen any byte).
+ */
+typedef uint8_t *(*unpack_direct)(void *ctx, size_t want, const uint8_t *head, size_t headlen);
 
 static int unpack_gzip(const uint8_t *in, size_t len, uint8_t *stage,
 		       unpack_sink sink, void *ctx)
@@ -166,7 +171,14 @@ static int unpack_lz4(const uint8_t *in, size_t len, size_t size, uint8_t *stage
 			return -EINVAL;
 		/* a block holds at most 8 MiB and at most what is left */
 		want = size - out < LZ4_LEGACY_BLOCK ? size - out : LZ4_LEGACY_BLOCK;
-		dst = direct && want ? direct(ctx, want) : NULL;
+		dst = direct && want ? direct(ctx, want, NULL, 0) : NULL;
+		if (!dst && direct && want && !out) {
+			/* the first block holds the ELF headers: decode them ahead */
+			n = LZ4_decompress_safe_partial((const char *)in + pos, (char *)stage, (int)csize,
+							ELF_HEAD, (int)LZ4_LEGACY_BLOCK);
+			if (n > 0)
+				dst = direct(ctx, want, stage, (size_t)n);
+		}
 		n = LZ4_decompress_safe((const char *)in + pos, (char *)(dst ? dst : stage),
 					(int)csize, dst ? (int)want : (int)LZ4_LEGACY_BLOCK);
 		if (n < 0)
@@ -228,7 +240,7 @@ struct elf_sink {
 };
 
 /* Parses head (the file's first bytes) and checks every PT_LOAD segment. */
-static int elf_sink_parse(struct elf_sink *s, size_t have)
+static int elf_sink_parse_once(struct elf_sink *s, size_t have)
 {
 	struct elf_image elf;
 	struct elf_phdr ph;
@@ -254,12 +266,18 @@ static int elf_sink_parse(struct elf_sink *s, size_t have)
 	if (!entry_ok)
 		return boot_err(s->why, s->whylen, -ENOEXEC, "payload entry 0x%llx is not in a loaded segment",
 				(unsigned long long)elf.entry);
-	for (i = 0; i < s->nseg; i++)	/* bss */
-		memset(gm_ptr(s->gm, s->seg[i].paddr, s->seg[i].memsz) + s->seg[i].filesz, 0,
-		       s->seg[i].memsz - s->seg[i].filesz);
 	s->entry = elf.entry;
 	s->parsed = true;
 	return 0;
+}
+
+static int elf_sink_parse(struct elf_sink *s, size_t have)
+{
+	int ret = elf_sink_parse_once(s, have);
+
+	if (ret)
+		s->nseg = 0;
+	return ret;
 }
 
 /* Copies the decoded bytes [pos, pos + n) to the segments they belong to. */
@@ -277,20 +295,60 @@ static void elf_sink_scatter(struct elf_sink *s, const uint8_t *buf, uint64_t po
 	}
 }
 
-/* Guest RAM for the next want bytes when one segment takes them all. */
-static uint8_t *elf_sink_direct(void *ctx, size_t want)
+static bool ranges_meet(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/*
+ * Guest RAM for the decoded bytes [pos, pos + want), or NULL (staged, then
+ * scattered).  In place when every segment with file bytes in the range is
+ * placed at the same distance from its file offset (paddr - offset): the
+ * whole range then goes at that distance.  Its bytes outside any segment
+ * (headers, alignment gaps) land in RAM the ELF leaves undefined, so the
+ * range must stay at or above 1 MiB (vmm's own tables live below) and clear
+ * of every other segment; bss is zeroed after the last byte.  Kernel ELFs
+ * keep text and data at one distance, so most 8 MiB lz4 blocks qualify.
+ */
+static uint8_t *elf_sink_direct(void *ctx, size_t want, const uint8_t *head, size_t headlen)
 {
 	struct elf_sink *s = ctx;
+	uint64_t delta = 0, dst;
+	bool found = false;
 	unsigned int i;
 
-	for (i = 0; s->parsed && i < s->nseg; i++) {
+	if (!s->parsed && head && !s->pos) {
+		if (headlen > ELF_HEAD)
+			headlen = ELF_HEAD;
+		memcpy(s->head, head, headlen);
+		if (elf_sink_parse(s, headlen < s->size ? headlen : s->size))
+			return NULL;	/* elf_sink_put parses again and reports it */
+	}
+	if (!s->parsed)
+		return NULL;
+	for (i = 0; i < s->nseg; i++) {
 		const struct segment *g = &s->seg[i];
 
-		if (s->pos >= g->offset && s->pos - g->offset <= g->filesz &&
-		    want <= g->filesz - (s->pos - g->offset))
-			return gm_ptr(s->gm, g->paddr + (s->pos - g->offset), want);
+		if (!ranges_meet(s->pos, want, g->offset, g->filesz))
+			continue;
+		if (found && g->paddr - g->offset != delta)
+			return NULL;
+		delta = g->paddr - g->offset;
+		found = true;
 	}
-	return NULL;
+	if (!found)
+		return NULL;
+	dst = s->pos + delta;	/* wraps when the segment lies below its offset */
+	if (dst < LAYOUT_HIGH_RAM || dst + want < dst)
+		return NULL;
+	for (i = 0; i < s->nseg; i++) {
+		const struct segment *g = &s->seg[i];
+
+		if (!ranges_meet(s->pos, want, g->offset, g->filesz) &&
+		    ranges_meet(dst, want, g->paddr, g->memsz))
+			return NULL;
+	}
+	return gm_ptr(s->gm, dst, want);
 }
 
 static int elf_sink_put(void *ctx, const uint8_t *buf, size_t n)
@@ -355,6 +413,9 @@ int bzimage_load_unpacked(struct guest_mem *gm, const uint8_t *pm, size_t klen,
 	else if (ret && !why[0])
 		boot_err(why, whylen, 1, "%s payload does not unpack: %s", kind, strerror(-ret));
 	if (!ret) {
+		for (i = 0; i < s->nseg; i++)	/* bss, and whatever landed there */
+			memset(gm_ptr(gm, s->seg[i].paddr, s->seg[i].memsz) + s->seg[i].filesz, 0,
+			       s->seg[i].memsz - s->seg[i].filesz);
 		log_debug("unpacked the %s payload: %zu bytes", kind, s->size);
 		*entry = s->entry;
 		*end = 0;
