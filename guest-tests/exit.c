@@ -10,6 +10,7 @@
  *   exit=i8042          0xFE to the i8042 command port -> 0
  *   exit=cf9            0x06 to port 0xcf9             -> 0
  *   exit=triple         load an empty IDT and ud2      -> 8
+ *   exit=halt           cli; hlt for good              -> 12
  */
 #include "lib.h"
 
@@ -112,6 +113,10 @@ void guest_main(void)
 	} else if (!strcmp(how, "triple")) {
 		puts_serial("SUCCESS\n");
 		triple_fault();
+	} else if (!strcmp(how, "halt")) {
+		puts_serial("SUCCESS\n");
+		for (;;)
+			__asm__ volatile("cli; hlt");
 	} else {
 		fail("unknown exit=%s", how);
 	}

@@ -14,6 +14,7 @@
 #define VMM_EXIT_PANIC		6	/* guest kernel panic (pvpanic) */
 #define VMM_EXIT_TRIPLE_FAULT	8	/* guest triple fault (KVM_EXIT_SHUTDOWN) */
 #define VMM_EXIT_INTERNAL	10	/* KVM internal error, failed entry, unhandled exit */
+#define VMM_EXIT_HALTED		12	/* every vCPU halted with interrupts off */
 /* 128 + N: vmm was stopped by signal N (SIGINT, SIGTERM, SIGHUP) */
 #define VMM_EXIT_SIGNAL_BASE	128
 

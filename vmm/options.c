@@ -89,6 +89,7 @@ static void usage(FILE *f)
 "  2        bad command line          4   host error (KVM, files)\n"
 "  6        guest kernel panic        8   guest triple fault\n"
 "  10       KVM internal error or unhandled VM exit\n"
+"  12       guest halted for good: every vCPU in HLT with interrupts off\n"
 "  128+N    vmm stopped by signal N\n"
 "\n"
 "Examples:\n"

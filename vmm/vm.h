@@ -34,6 +34,7 @@ enum vm_exit_reason {
 	VM_EXIT_HOST,		/* host-side failure while running */
 	VM_EXIT_USER,		/* Ctrl-A x */
 	VM_EXIT_SIGNAL,		/* SIGINT / SIGTERM / SIGHUP */
+	VM_EXIT_HALTED,		/* every vCPU stopped for good (vm_halt.c) */
 };
 
 #define VM_MAX_GSI_ROUTES	1024
@@ -66,6 +67,10 @@ struct vm {
 	int exit_status;
 	int exit_evt;
 
+	/* stopped-guest probes (vm_halt.c): the main loop's generation */
+	unsigned int halt_probe;
+	unsigned int halt_streak;
+
 	/* GSI routing table we own (KVM_SET_GSI_ROUTING replaces it whole) */
 	pthread_mutex_t irq_lock;
 	void *routing;			/* struct kvm_irq_routing *, VM_MAX_GSI_ROUTES entries */
@@ -78,6 +83,15 @@ struct vm {
  * call wins.  Returns immediately; vCPUs are stopped by the main loop.
  */
 void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status);
+
+/*
+ * vm_halt.c: called by the main loop every VM_HALT_PROBE_MS; ends the VM
+ * with VMM_EXIT_HALTED once every vCPU has reported, VM_HALT_PROBES times
+ * in a row, that it is stopped for good, and kicks them for the next report.
+ */
+#define VM_HALT_PROBE_MS	500
+#define VM_HALT_PROBES		3
+void vm_halt_tick(struct vm *vm);
 
 /* Raise (level 1) or lower (0) a GSI on the in-kernel irqchip. 0 or -errno. */
 int vm_irq_line(struct vm *vm, unsigned int gsi, int level);

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "console.h"
@@ -31,6 +32,7 @@ static const char *const exit_reason_names[] = {
 	[VM_EXIT_HOST] = "host error",
 	[VM_EXIT_USER] = "Ctrl-A x",
 	[VM_EXIT_SIGNAL] = "signal",
+	[VM_EXIT_HALTED] = "guest halted: every vCPU stopped with interrupts off",
 };
 
 void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status)
@@ -53,6 +55,7 @@ struct loop_state {
 	int epfd;
 	int sigfd;
 	int rx_notify;		/* uart says: room in the RX buffer again */
+	int halt_timer;		/* stopped-guest probes (vm_halt.c) */
 	bool stdin_on;		/* stdin is in the epoll set */
 	bool stdin_eof;
 	bool stdin_file;	/* regular file: epoll refuses it, read on demand */
@@ -140,10 +143,14 @@ static void signal_read(struct vm *vm, struct loop_state *ls)
 
 static int loop_init(struct vm *vm, struct loop_state *ls, bool console_stdin)
 {
+	const struct itimerspec period = {
+		.it_interval = { .tv_nsec = VM_HALT_PROBE_MS * 1000000L },
+		.it_value = { .tv_nsec = VM_HALT_PROBE_MS * 1000000L },
+	};
 	sigset_t set;
 
 	memset(ls, 0, sizeof(*ls));
-	ls->sigfd = ls->rx_notify = -1;
+	ls->sigfd = ls->rx_notify = ls->halt_timer = -1;
 	ls->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (ls->epfd < 0)
 		return -errno;
@@ -154,6 +161,10 @@ static int loop_init(struct vm *vm, struct loop_state *ls, bool console_stdin)
 	ls->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (ls->sigfd < 0 || epoll_set(ls->epfd, EPOLL_CTL_ADD, ls->sigfd) ||
 	    epoll_set(ls->epfd, EPOLL_CTL_ADD, vm->exit_evt))
+		return -errno;
+	ls->halt_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (ls->halt_timer < 0 || timerfd_settime(ls->halt_timer, 0, &period, NULL) ||
+	    epoll_set(ls->epfd, EPOLL_CTL_ADD, ls->halt_timer))
 		return -errno;
 	if (!console_stdin) {
 		ls->stdin_eof = true;
@@ -172,6 +183,8 @@ static int loop_init(struct vm *vm, struct loop_state *ls, bool console_stdin)
 
 static void loop_fini(struct loop_state *ls)
 {
+	if (ls->halt_timer >= 0)
+		close(ls->halt_timer);
 	if (ls->rx_notify >= 0)
 		close(ls->rx_notify);
 	if (ls->sigfd >= 0)
@@ -213,6 +226,9 @@ int vm_run(struct vm *vm, struct console_term *term)
 			if (fd == vm->exit_evt) {
 				if (read(fd, &v, sizeof(v)) < 0)
 					continue;
+			} else if (fd == ls.halt_timer) {
+				if (read(fd, &v, sizeof(v)) > 0)
+					vm_halt_tick(vm);
 			} else if (fd == ls.sigfd) {
 				signal_read(vm, &ls);
 			} else if (fd == ls.rx_notify) {

@@ -166,6 +166,7 @@ static void *vcpu_thread(void *arg)
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
+				vcpu_answer_probe(vcpu);
 				continue;
 			}
 			log_err("vCPU %u: KVM_RUN failed: %s", vcpu->id, strerror(errno));

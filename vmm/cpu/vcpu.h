@@ -23,6 +23,9 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	struct exit_stats *stats;	/* -vv only: exit_stats.c */
+	/* the last stopped-guest probe answered, and the answer (vm_halt.c) */
+	unsigned int probe_done;
+	bool stopped;
 };
 
 int vcpu_create(struct vm *vm, unsigned int id, struct vcpu *vcpu);
@@ -44,6 +47,13 @@ void exit_stats_init(struct vcpu *vcpu);
 void exit_stats_io(struct vcpu *vcpu, uint16_t port);
 void exit_stats_mmio(struct vcpu *vcpu, uint64_t addr);
 void exit_stats_report(struct vcpu *vcpu);
+
+/*
+ * vm_halt.c, on the vCPU's own thread after a kick: answers the main
+ * loop's probe, if one is pending, with whether this vCPU can ever run
+ * again.
+ */
+void vcpu_answer_probe(struct vcpu *vcpu);
 
 /* crash.c: registers, segments, control registers, code at RIP (capstone). */
 void vcpu_crash_report(struct vcpu *vcpu, const char *why);
