@@ -149,4 +149,4 @@ demo:
 clean:
 	rm -rf build build-san build-fuzz build-*
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path '$(BUILD)/mini-kernel' -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -1,11 +1,16 @@
 #!/bin/sh
 # Install every Debian package the project needs to build and test.
 # Package lists live in scripts/deps.d/*.txt (one name a line, # comments).
+#   install-deps.sh [LIST...]   those lists instead (what one benchmark
+#                               alone needs, e.g. bench/boot/mini-kernel.deps)
 # Idempotent: packages already installed are skipped, so a warm machine
 # pays only a dpkg query.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-want=$(cat "$here"/deps.d/*.txt | sed 's/#.*//' | tr -s ' \t' '\n' | grep -v '^$' | sort -u)
+if [ $# -eq 0 ]; then
+	set -- "$here"/deps.d/*.txt
+fi
+want=$(cat "$@" | sed 's/#.*//' | tr -s ' \t' '\n' | grep -v '^$' | sort -u)
 missing=""
 for p in $want; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then

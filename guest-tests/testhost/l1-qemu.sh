@@ -4,10 +4,16 @@
 # Needs L1_KERNEL and out (the directory holding l1.cpio and qemu.err).
 
 # l1_qemu_cmd SMP: sets the array l1_qemu; callers add -serial and -append.
+# TESTHOST_ICOUNT=SHIFT (benchmarks only): TCG counts instructions and the
+# testhost's clock advances 2^SHIFT ns per instruction, so timings measure
+# work done, the same in every run, whatever else the host is doing.
 l1_qemu_cmd() {
 	l1_qemu=(qemu-system-x86_64 -accel tcg -cpu EPYC -smp "$1" -m 3072
 		-M pc -nodefaults -no-user-config -display none -no-reboot
 		-kernel "$L1_KERNEL" -initrd "$out/l1.cpio")
+	if [ -n "${TESTHOST_ICOUNT:-}" ]; then
+		l1_qemu+=(-icount "shift=$TESTHOST_ICOUNT")
+	fi
 }
 
 # l1_watched LOG TIMEOUT FREEZE APPEND: runs "${l1_qemu[@]}" with its
