@@ -27,7 +27,8 @@ static void put(struct buf *b, const void *p, size_t n)
 		b->p = realloc(b->p, b->cap);
 		cr_assert_not_null(b->p);
 	}
-	memcpy(b->p + b->len, p, n);
+	if (n)	/* p may be NULL for an empty file */
+		memcpy(b->p + b->len, p, n);
 	b->len += n;
 }
 
