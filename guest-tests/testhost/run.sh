@@ -15,7 +15,7 @@
 #   TESTHOST_SMP=1         vCPUs of the testhost (TCG)
 #   TESTHOST_TIMEOUT       seconds for the whole testhost run (120 + 200/case)
 #   TESTHOST_FREEZE=75     seconds of console silence that mean a frozen testhost
-#   TESTHOST_BOOTS=12      testhost boots at most (a frozen one is restarted)
+#   TESTHOST_BOOTS=20      testhost boots at most (a frozen one is restarted)
 #   FREEZES_PER_CASE=5     a case during which it froze this often fails
 # Prints "PASS name ..." / "FAIL name ..." per case and, last,
 # "linux-tests: N passed, M failed"; exits non-zero on any failure or on a
@@ -74,7 +74,7 @@ fi
 # a hung case is bounded by CASE_TIMEOUT inside L1; this bounds a hung L1
 TESTHOST_TIMEOUT=${TESTHOST_TIMEOUT:-$((120 + 200 * ${#cases[@]}))}
 TESTHOST_FREEZE=${TESTHOST_FREEZE:-75}
-TESTHOST_BOOTS=${TESTHOST_BOOTS:-12}
+TESTHOST_BOOTS=${TESTHOST_BOOTS:-20}
 FREEZES_PER_CASE=${FREEZES_PER_CASE:-5}
 
 if [ -z "$VMM_CMD" ] && [ ! -x "$VMM" ]; then
