@@ -159,7 +159,6 @@ int boot_bzimage(struct guest_mem *gm, const struct boot_input *in,
 	kend = max_u64(kernel_footprint_end(k, klen, version), elf_end);
 	if (in->initrd) {
 		limit = (uint64_t)get_le32(k + HDR_INITRD_ADDR_MAX) + 1;
-		initrd_len = in->initrd_len;
 		/* with the kernel: --guest-unpack leaves both to the guest */
 		if (in->guest_unpack ||
 		    boot_place_initrd_unpacked(gm, in, kend, limit, &initrd_addr, &initrd_len)) {

@@ -239,13 +239,18 @@ struct elf_sink {
 	size_t whylen;
 };
 
-/* Parses head (the file's first bytes) and checks every PT_LOAD segment. */
-static int elf_sink_parse_once(struct elf_sink *s, size_t have)
+/*
+ * Parses head (the file's first bytes) and checks every PT_LOAD segment.
+ * Starts afresh each time: a failed parse leaves no segments behind.
+ */
+static int elf_sink_parse(struct elf_sink *s, size_t have)
 {
 	struct elf_image elf;
 	struct elf_phdr ph;
 	unsigned int i;
 	bool entry_ok = false;
+
+	s->nseg = 0;
 
 	if (elf_parse(s->head, have, &elf, "payload", s->why, s->whylen))
 		return -ENOEXEC;
@@ -269,15 +274,6 @@ static int elf_sink_parse_once(struct elf_sink *s, size_t have)
 	s->entry = elf.entry;
 	s->parsed = true;
 	return 0;
-}
-
-static int elf_sink_parse(struct elf_sink *s, size_t have)
-{
-	int ret = elf_sink_parse_once(s, have);
-
-	if (ret)
-		s->nseg = 0;
-	return ret;
 }
 
 /* Copies the decoded bytes [pos, pos + n) to the segments they belong to. */
@@ -413,15 +409,17 @@ int bzimage_load_unpacked(struct guest_mem *gm, const uint8_t *pm, size_t klen,
 	else if (ret && !why[0])
 		boot_err(why, whylen, 1, "%s payload does not unpack: %s", kind, strerror(-ret));
 	if (!ret) {
-		for (i = 0; i < s->nseg; i++)	/* bss, and whatever landed there */
-			memset(gm_ptr(gm, s->seg[i].paddr, s->seg[i].memsz) + s->seg[i].filesz, 0,
-			       s->seg[i].memsz - s->seg[i].filesz);
 		log_debug("unpacked the %s payload: %zu bytes", kind, s->size);
 		*entry = s->entry;
 		*end = 0;
-		for (i = 0; i < s->nseg; i++)
-			if (s->seg[i].paddr + s->seg[i].memsz > *end)
-				*end = s->seg[i].paddr + s->seg[i].memsz;
+		for (i = 0; i < s->nseg; i++) {
+			const struct segment *g = &s->seg[i];
+
+			/* bss, and whatever an in-place block left there */
+			memset(gm_ptr(gm, g->paddr, g->memsz) + g->filesz, 0, g->memsz - g->filesz);
+			if (g->paddr + g->memsz > *end)
+				*end = g->paddr + g->memsz;
+		}
 		snprintf(why, whylen, "%s", kind);
 	}
 	free(s);
