@@ -33,25 +33,6 @@
 #define XZ_MEMLIMIT	(256u << 20)
 #define ZSTD_WINDOWLOG	27
 
-enum member { M_NONE, M_GZIP, M_ZSTD, M_XZ, M_LZMA };
-
-static const char *const member_name[] = {
-	[M_NONE] = "unknown", [M_GZIP] = "gzip", [M_ZSTD] = "zstd", [M_XZ] = "xz", [M_LZMA] = "lzma",
-};
-
-static enum member member_kind(const uint8_t *p, size_t len)
-{
-	if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b)
-		return M_GZIP;
-	if (len >= 4 && !memcmp(p, "\x28\xb5\x2f\xfd", 4))
-		return M_ZSTD;
-	if (len >= 6 && !memcmp(p, "\xfd" "7zXZ\0", 6))
-		return M_XZ;
-	if (len >= 3 && p[0] == 0x5d && p[1] == 0 && p[2] == 0)
-		return M_LZMA;
-	return M_NONE;
-}
-
 static bool is_cpio_magic(const uint8_t *p, size_t len)
 {
 	return len >= 6 && (!memcmp(p, "070701", 6) || !memcmp(p, "070702", 6));
@@ -118,7 +99,7 @@ static size_t cpio_walk(const uint8_t *p, size_t len, bool one_archive)
 }
 
 /* Decodes one member at in into out; *used and *made: bytes read and written. 0 or -1. */
-static int member_decode(enum member kind, const uint8_t *in, size_t len, uint8_t *out,
+static int member_decode(enum boot_pack kind, const uint8_t *in, size_t len, uint8_t *out,
 			 size_t cap, size_t *used, size_t *made)
 {
 	struct libdeflate_decompressor *d;
@@ -128,7 +109,7 @@ static int member_decode(enum member kind, const uint8_t *in, size_t len, uint8_
 	int ret = -1;
 
 	switch (kind) {
-	case M_GZIP:
+	case PK_GZIP:
 		d = libdeflate_alloc_decompressor();
 		if (!d)
 			return -1;
@@ -136,7 +117,7 @@ static int member_decode(enum member kind, const uint8_t *in, size_t len, uint8_
 			ret = 0;
 		libdeflate_free_decompressor(d);
 		return ret;
-	case M_ZSTD:
+	case PK_ZSTD:
 		n = ZSTD_findFrameCompressedSize(in, len);
 		z = ZSTD_createDCtx();
 		if (ZSTD_isError(n) || !z) {
@@ -148,9 +129,9 @@ static int member_decode(enum member kind, const uint8_t *in, size_t len, uint8_
 		ZSTD_freeDCtx(z);
 		*used = n;
 		return ZSTD_isError(*made) ? -1 : 0;
-	case M_XZ:
-	case M_LZMA:
-		if ((kind == M_XZ ? lzma_stream_decoder(&ls, XZ_MEMLIMIT, 0)
+	case PK_XZ:
+	case PK_LZMA:
+		if ((kind == PK_XZ ? lzma_stream_decoder(&ls, XZ_MEMLIMIT, 0)
 				  : lzma_alone_decoder(&ls, XZ_MEMLIMIT)) != LZMA_OK)
 			return -1;
 		ls.next_in = in;
@@ -174,7 +155,7 @@ int initrd_unpack(const uint8_t *in, size_t len, uint8_t *out, size_t cap,
 {
 	size_t pos = 0, o = 0, used, made, n;
 	unsigned int members = 0;
-	enum member kind, last = M_NONE;
+	enum boot_pack kind, last = PK_NONE;
 
 	while (pos < len) {
 		if (!in[pos]) {
@@ -196,16 +177,16 @@ int initrd_unpack(const uint8_t *in, size_t len, uint8_t *out, size_t cap,
 			pos += n;
 			continue;
 		}
-		kind = member_kind(in + pos, len - pos);
-		if (kind == M_NONE)
+		kind = boot_pack_kind(in + pos, len - pos);
+		if (kind == PK_NONE || kind == PK_LZ4)	/* lz4: left to the guest */
 			return boot_err(why, whylen, 1, "offset %zu is neither cpio nor gzip, zstd, xz or lzma", pos);
 		if (member_decode(kind, in + pos, len - pos, out + o, cap - o, &used, &made) || !used)
 			return boot_err(why, whylen, 1, "its %s data at offset %zu does not unpack into %zu bytes",
-					member_name[kind], pos, cap - o);
+					boot_pack_name[kind], pos, cap - o);
 		/* the kernel parses a member's output alone and wants it whole */
 		if (!made || !is_cpio_magic(out + o, made) || cpio_walk(out + o, made, false) != made)
 			return boot_err(why, whylen, 1, "its %s data at offset %zu is not a cpio archive",
-					member_name[kind], pos);
+					boot_pack_name[kind], pos);
 		o += made;
 		pos += used;
 		members++;
@@ -214,6 +195,6 @@ int initrd_unpack(const uint8_t *in, size_t len, uint8_t *out, size_t cap,
 	if (!members)
 		return boot_err(why, whylen, 1, "nothing in it is compressed");
 	*outlen = o;
-	snprintf(why, whylen, "%s", member_name[last]);
+	snprintf(why, whylen, "%s", boot_pack_name[last]);
 	return 0;
 }

@@ -125,6 +125,10 @@ int elf_load(struct guest_mem *gm, const uint8_t *buf, size_t len,
 	     const char *name, char *err, size_t errlen);
 
 /* ---- host-side unpacking of a bzImage (unpack.c) ---- */
+/* The compressions the kernel's build and decoders know, by their magic. */
+enum boot_pack { PK_NONE, PK_GZIP, PK_XZ, PK_LZMA, PK_LZ4, PK_ZSTD };
+enum boot_pack boot_pack_kind(const uint8_t *p, size_t len);
+extern const char *const boot_pack_name[];	/* "gzip", ...; "unknown" for PK_NONE */
 /*
  * Decodes a bzImage payload (gzip, xz, lzma, lz4 legacy or zstd stream +
  * u32 size trailer, *size) in chunks passed in order to sink; where

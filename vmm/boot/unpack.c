@@ -34,9 +34,7 @@
 #define ELF_HEAD		4096		/* ELF + program headers must lie in here */
 #define MAX_SEGMENTS		16
 
-enum payload_kind { PK_NONE, PK_GZIP, PK_XZ, PK_LZMA, PK_LZ4, PK_ZSTD };
-
-static enum payload_kind payload_kind(const uint8_t *p, size_t len)
+enum boot_pack boot_pack_kind(const uint8_t *p, size_t len)
 {
 	static const uint8_t xz[6] = { 0xfd, '7', 'z', 'X', 'Z', 0x00 };
 
@@ -53,7 +51,7 @@ static enum payload_kind payload_kind(const uint8_t *p, size_t len)
 	return PK_NONE;
 }
 
-static const char *const kind_name[] = {
+const char *const boot_pack_name[] = {
 	[PK_NONE] = "unknown", [PK_GZIP] = "gzip", [PK_XZ] = "xz",
 	[PK_LZMA] = "lzma", [PK_LZ4] = "lz4", [PK_ZSTD] = "zstd",
 };
@@ -194,11 +192,11 @@ int boot_unpack_payload(const uint8_t *payload, size_t len, size_t max,
 			unpack_sink sink, unpack_direct direct, void *ctx,
 			size_t *size, const char **kind)
 {
-	enum payload_kind pk = payload_kind(payload, len);
+	enum boot_pack pk = boot_pack_kind(payload, len);
 	uint8_t *stage;
 	int ret;
 
-	*kind = kind_name[pk];
+	*kind = boot_pack_name[pk];
 	if (pk == PK_NONE || len < 8)
 		return 1;
 	*size = get_le32(payload + len - 4);	/* size_append */
