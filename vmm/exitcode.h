@@ -15,6 +15,9 @@
 #define VMM_EXIT_TRIPLE_FAULT	8	/* guest triple fault (KVM_EXIT_SHUTDOWN) */
 #define VMM_EXIT_INTERNAL	10	/* KVM internal error, failed entry, unhandled exit */
 #define VMM_EXIT_HALTED		12	/* every vCPU halted with interrupts off */
+#define VMM_EXIT_QUIT		14	/* quit (virsh destroy) from the control socket */
+#define VMM_EXIT_POWERDOWN_TIMEOUT 16	/* powerdown --timeout ran out; the VM was quit */
+#define VMM_EXIT_SECCOMP	18	/* a thread made a syscall its seccomp filter forbids */
 /* 128 + N: vmm was stopped by signal N (SIGINT, SIGTERM, SIGHUP) */
 #define VMM_EXIT_SIGNAL_BASE	128
 
