@@ -23,6 +23,7 @@ struct pci_bus;
 struct uart;
 struct legacy_devices;
 struct virtio_pci_dev;
+struct ev_loop;
 
 enum vm_exit_reason {
 	VM_EXIT_POWEROFF,	/* ACPI S5 */
@@ -41,6 +42,11 @@ enum vm_exit_reason {
 
 struct vm {
 	const struct vm_config *cfg;
+	struct ev_loop *loop;		/* the event loop vm_run() runs on */
+
+	/* state changes for the control socket's event stream (vm_ctl.h) */
+	void (*event_cb)(void *opaque, const char *event, const char *reason, int status);
+	void *event_opaque;
 	int kvm_fd;
 	int vm_fd;
 	int vcpu_mmap_size;

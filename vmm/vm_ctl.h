@@ -46,4 +46,13 @@ int vm_reset(struct vm *vm);
 /* Ends the VM with VMM_EXIT_QUIT (exitcode.h). */
 int vm_quit(struct vm *vm);
 
+/*
+ * Events: "booted", "paused", "resumed", "powerdown-requested", "reboot",
+ * "reset", "shutdown" (reason: vm.h's exit reason text; status: the exit
+ * status), "panic".  The runtime calls vm_emit_event() where the state
+ * changes; it calls vm->event_cb if one is set (the control socket turns
+ * them into JSON lines with a monotonic timestamp).  reason may be NULL.
+ */
+void vm_emit_event(struct vm *vm, const char *event, const char *reason, int status);
+
 #endif
