@@ -1,7 +1,8 @@
 # Test guests for vmm (included by the top Makefile; see docs/guest-tests.md).
 #
 #   guest-tests/NAME.c          a multiboot guest -> $(BUILD)/guest-tests/NAME.elf,
-#                               linked with guest-tests/NAME_*.S (if any) and lib/
+#                               linked with guest-tests/NAME_*.S (if any) and lib/,
+#                               by guest-tests/NAME.ld if there is one, else lib/guest.ld
 #   guest-tests/NAME.flat.S     a raw real-mode binary -> $(BUILD)/guest-tests/NAME.bin
 #                               (loaded at 0x7c00 by vmm --flat)
 #   guest-tests/tests.list      the cases run.sh runs
@@ -41,12 +42,13 @@ $(GT_OUT)/%.S.o: guest-tests/%.S
 	@echo "  AS32    $<"
 	$(Q)$(GT_CC) $(GT_CFLAGS) -MMD -MP -c -o $@ $<
 
+GT_LDS = $(firstword $(wildcard guest-tests/$(1).ld) guest-tests/lib/guest.ld)
 define GT_ELF_RULE
 $(GT_OUT)/$(1).elf: $(GT_OUT)/$(1).c.o \
 		$(patsubst guest-tests/%,$(GT_OUT)/%.o,$(wildcard guest-tests/$(1)_*.S)) \
-		$(GT_LIB_OBJS) guest-tests/lib/guest.ld
+		$(GT_LIB_OBJS) $(call GT_LDS,$(1))
 	@echo "  LD32    $$@"
-	$(Q)ld $(GT_LDFLAGS) -T guest-tests/lib/guest.ld -o $$@ \
+	$(Q)ld $(GT_LDFLAGS) -T $(call GT_LDS,$(1)) -o $$@ \
 		$$(filter %.o,$$^)
 endef
 $(foreach g,$(GT_NAMES),$(eval $(call GT_ELF_RULE,$(g))))

@@ -176,12 +176,22 @@ Test(multiboot, aout_kludge)
 	wr32(f + 0x40 + 12, 0x101000);
 	cr_assert_lt(load(&t, f, 0x2000, NULL, 0, &e, err), 0);
 	cr_assert_not_null(strstr(err, "header_addr"), "%s", err);
-	/* below 1 MiB would overwrite the boot structures */
+	/* below 1 MiB: fine where vmm writes nothing ... */
 	wr32(f + 0x40 + 12, 0x8040);
 	wr32(f + 0x40 + 16, 0x8000);
 	wr32(f + 0x40 + 24, 0);
+	wr32(f + 0x40 + 28, 0x8080);
+	mb_header(f + 0x40, 0x10002);
+	cr_assert_eq(load(&t, f, 0x2000, NULL, 0, &e, err), 0, "%s", err);
+	cr_assert_eq(e.rip, 0x8080);
+	cr_assert_eq(memcmp(t.ram + 0x8000, f, 0x2000), 0);
+	/* ... refused, naming it, where it would meet the multiboot info */
+	wr32(f + 0x40 + 12, 0x2f040);
+	wr32(f + 0x40 + 16, 0x2f000);
+	wr32(f + 0x40 + 28, 0x2f080);
 	cr_assert_lt(load(&t, f, 0x2000, NULL, 0, &e, err), 0);
-	cr_assert_not_null(strstr(err, "above 1 MiB"), "%s", err);
+	cr_assert_not_null(strstr(err, "overlaps the multiboot info"), "%s", err);
+	cr_assert_not_null(strstr(err, "[0x2f000, 0x31000)"), "%s", err);
 	free(f);
 	free(t.ram);
 }
@@ -217,6 +227,63 @@ Test(multiboot, segment_outside_ram)
 	wr32(f + 52 + 20, 0x5000);
 	cr_assert_eq(load(&t, f, MB_FILE, NULL, 0, &e, err), -ENOEXEC);
 	cr_assert_not_null(strstr(err, "outside the file"), "%s", err);
+	free(f);
+	free(t.ram);
+}
+
+/* One PT_LOAD of memsz bytes at paddr: loaded, or refused naming what. */
+static void try_low(struct tmem *t, uint8_t *f, uint32_t paddr, uint32_t memsz, const char *what)
+{
+	struct boot_entry e;
+	char err[256] = "";
+	int ret;
+	uint32_t filesz = memsz < 0x1000 ? memsz : 0x1000;
+
+	wr32(f + 52 + 16, filesz);
+	wr32(f + 52 + 8, paddr);	/* vaddr = paddr: the entry is not translated */
+	wr32(f + 52 + 12, paddr);
+	wr32(f + 52 + 20, memsz);
+	wr32(f + 24, paddr + 0x10);
+	memset(t->ram, 0xaa, 4 << 20);
+	ret = load(t, f, MB_FILE, NULL, 0, &e, err);
+	if (!what) {
+		cr_assert_eq(ret, 0, "0x%x: %s", paddr, err);
+		cr_assert_eq(e.rip, paddr + 0x10);
+		cr_assert_eq(memcmp(t->ram + paddr, f + 0x1000, filesz), 0);
+		if (memsz > filesz)
+			cr_assert_eq(t->ram[paddr + memsz - 1], 0, "bss not zeroed");
+		check_mbi(t, false, 0);
+		return;
+	}
+	cr_assert_eq(ret, -ENOEXEC, "0x%x loaded, expected a refusal (%s)", paddr, what);
+	cr_assert_not_null(strstr(err, what), "0x%x: %s", paddr, err);
+	if (paddr < (4u << 20))
+		cr_assert_eq(t->ram[paddr], 0xaa, "0x%x: refused segment was written", paddr);
+}
+
+Test(multiboot, segments_below_1m)
+{
+	struct tmem t;
+	uint8_t *f = make_mb_elf();
+
+	tmem_init(&t);
+	try_low(&t, f, 0x8000, 0x3000, NULL);		/* a real-mode test guest */
+	try_low(&t, f, 0x0, 0x500, NULL);		/* IVT + BDA: vmm writes none */
+	try_low(&t, f, 0x600, 0x1000, NULL);		/* right after the GDT/IDT */
+	try_low(&t, f, 0x40000, 0x5fc00, NULL);	/* up to the EBDA */
+	try_low(&t, f, 0x1000, 0x100000, "overlaps the multiboot info");
+	try_low(&t, f, 0x400, 0x1000, "overlaps the boot GDT and IDT at [0x500, 0x600)");
+	try_low(&t, f, 0x28000, 0x9000, "overlaps the multiboot info");
+	try_low(&t, f, 0x3f000, 0x2000, "overlaps the multiboot info");
+	try_low(&t, f, 0x9f000, 0x1000, "overlaps the EBDA");
+	try_low(&t, f, 0xb8000, 0x1000, "overlaps the VGA and option ROM hole");
+	try_low(&t, f, 0xe1000, 0x1000, "overlaps the ACPI tables");
+	try_low(&t, f, 0xf0000, 0x1000, "overlaps the MP table");
+	try_low(&t, f, 0xff000, 0x1000, "overlaps the MP table");
+	try_low(&t, f, 0xffff0, 0x1000, "overlaps the reset-vector stub");
+	try_low(&t, f, 0xf0000, 0x20000, "overlaps the MP table");
+	try_low(&t, f, 0x100000, 0x1000, NULL);
+	try_low(&t, f, RAM - 0x800, 0x1000, "not in guest RAM");
 	free(f);
 	free(t.ram);
 }

@@ -106,13 +106,55 @@ int elf_check_segment(struct guest_mem *gm, const struct elf_phdr *ph, uint64_t 
 	return 0;
 }
 
-int elf_load(struct guest_mem *gm, const uint8_t *buf, size_t len,
-	     const struct elf_image *elf, uint64_t *end,
-	     const char *name, char *err, size_t errlen)
+int boot_check_range(struct guest_mem *gm, uint64_t addr, uint64_t len,
+		     const struct boot_regions *used, const struct boot_region **hit)
+{
+	unsigned int i;
+
+	if (!gm_ptr(gm, addr, len))
+		return -EFAULT;
+	for (i = 0; i < used->n; i++) {
+		const struct boot_region *r = &used->r[i];
+
+		if (addr < r->end && r->start < addr + len) {
+			*hit = r;
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+static int check_low_segment(struct guest_mem *gm, const struct elf_phdr *ph, uint64_t file_len,
+			     unsigned int i, const struct boot_regions *used,
+			     const char *name, char *err, size_t errlen)
+{
+	const struct boot_region *hit = NULL;
+	int ret;
+
+	if (ph->filesz > ph->memsz || !buf_has(file_len, ph->offset, ph->filesz))
+		return elf_check_segment(gm, ph, file_len, i, name, err, errlen);
+	ret = boot_check_range(gm, ph->paddr, ph->memsz, used, &hit);
+	if (ret == -EFAULT)
+		return boot_err(err, errlen, -ENOEXEC,
+				"%s: ELF segment %u at 0x%llx (%llu bytes) is not in guest RAM",
+				name, i, (unsigned long long)ph->paddr, (unsigned long long)ph->memsz);
+	if (ret)
+		return boot_err(err, errlen, -ENOEXEC,
+				"%s: ELF segment %u [0x%llx, 0x%llx) overlaps %s at [0x%llx, 0x%llx), which vmm writes there; link the guest elsewhere",
+				name, i, (unsigned long long)ph->paddr,
+				(unsigned long long)(ph->paddr + ph->memsz), hit->what,
+				(unsigned long long)hit->start, (unsigned long long)hit->end);
+	return 0;
+}
+
+static int load_segments(struct guest_mem *gm, const uint8_t *buf, size_t len,
+			 const struct elf_image *elf, const struct boot_regions *used,
+			 uint64_t *end, const char *name, char *err, size_t errlen)
 {
 	struct elf_phdr ph;
 	unsigned int i, loads = 0;
 	uint8_t *dst;
+	int ret;
 
 	*end = 0;
 	/* check everything first, so a bad segment leaves guest RAM untouched */
@@ -120,7 +162,11 @@ int elf_load(struct guest_mem *gm, const uint8_t *buf, size_t len,
 		elf_phdr(buf, elf, i, &ph);
 		if (ph.type != PT_LOAD || !ph.memsz)
 			continue;
-		if (elf_check_segment(gm, &ph, len, i, name, err, errlen))
+		if (used)
+			ret = check_low_segment(gm, &ph, len, i, used, name, err, errlen);
+		else
+			ret = elf_check_segment(gm, &ph, len, i, name, err, errlen);
+		if (ret)
 			return -ENOEXEC;
 		if (ph.paddr + ph.memsz > *end)
 			*end = ph.paddr + ph.memsz;
@@ -137,4 +183,18 @@ int elf_load(struct guest_mem *gm, const uint8_t *buf, size_t len,
 		memset(dst + ph.filesz, 0, ph.memsz - ph.filesz);
 	}
 	return 0;
+}
+
+int elf_load(struct guest_mem *gm, const uint8_t *buf, size_t len,
+	     const struct elf_image *elf, uint64_t *end,
+	     const char *name, char *err, size_t errlen)
+{
+	return load_segments(gm, buf, len, elf, NULL, end, name, err, errlen);
+}
+
+int elf_load_low(struct guest_mem *gm, const uint8_t *buf, size_t len,
+		 const struct elf_image *elf, const struct boot_regions *used,
+		 uint64_t *end, const char *name, char *err, size_t errlen)
+{
+	return load_segments(gm, buf, len, elf, used, end, name, err, errlen);
 }

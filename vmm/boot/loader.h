@@ -79,6 +79,28 @@ int boot_place_initrd_unpacked(struct guest_mem *gm, const struct boot_input *in
 			       uint64_t kernel_end, uint64_t limit_end, uint64_t *addr,
 			       size_t *len);
 
+/* A guest-physical range [start, end) vmm fills itself, and what it holds. */
+struct boot_region {
+	uint64_t start, end;
+	const char *what;
+};
+
+struct boot_regions {
+	const struct boot_region *r;
+	unsigned int n;
+};
+
+/*
+ * Checks that [addr, addr + len) lies in guest RAM and misses every region
+ * of used.  0; -EFAULT (not in RAM); -EEXIST, *hit = the first region it
+ * overlaps.
+ */
+int boot_check_range(struct guest_mem *gm, uint64_t addr, uint64_t len,
+		     const struct boot_regions *used, const struct boot_region **hit);
+
+/* What vmm writes below 1 MiB for a 32-bit protected-mode entry (multiboot). */
+extern const struct boot_regions boot_low_used_prot32;
+
 /* Copies a NUL-terminated string to gpa; -E2BIG if longer than max - 1. */
 int boot_put_string(struct guest_mem *gm, uint64_t gpa, const char *s, size_t max);
 
@@ -123,6 +145,14 @@ int elf_check_segment(struct guest_mem *gm, const struct elf_phdr *ph, uint64_t 
 int elf_load(struct guest_mem *gm, const uint8_t *buf, size_t len,
 	     const struct elf_image *elf, uint64_t *end,
 	     const char *name, char *err, size_t errlen);
+/*
+ * elf_load for a protocol that lets segments lie below 1 MiB: a segment may
+ * go anywhere in guest RAM that misses every region of used (what vmm
+ * itself writes there for this protocol); the error names the region hit.
+ */
+int elf_load_low(struct guest_mem *gm, const uint8_t *buf, size_t len,
+		 const struct elf_image *elf, const struct boot_regions *used,
+		 uint64_t *end, const char *name, char *err, size_t errlen);
 
 /* ---- host-side unpacking of a bzImage (unpack.c) ---- */
 /* The compressions the kernel's build and decoders know, by their magic. */

@@ -4,6 +4,9 @@
  * addresses when header flag 16 is set, else the ELF32 PT_LOAD segments at
  * their physical addresses.  Entered in 32-bit protected mode, paging off,
  * %eax = 0x2BADB002, %ebx = the multiboot info at LAYOUT_MB_INFO.
+ * The image may lie anywhere in guest RAM, below 1 MiB too (real-mode test
+ * guests link at 0x8000), as long as it misses what vmm writes itself
+ * (boot_low_used_prot32).
  */
 #include <errno.h>
 
@@ -31,6 +34,27 @@
 #define MBI_OFF_STRINGS		0x680
 #define MMAP_ENTRY		24
 
+/*
+ * Everything vmm writes below 1 MiB for a 32-bit protected-mode entry
+ * (vmm/mem/layout.h): x86_boot.c's GDT, the multiboot info, and the
+ * e820-reserved area with the firmware tables.  Multiboot sets no stack and
+ * no page tables; the module goes above the kernel (boot_place_initrd).
+ */
+static const struct boot_region low_used_prot32[] = {
+	{ LAYOUT_BOOT_GDT, LAYOUT_BOOT_TABLES_END, "the boot GDT and IDT" },
+	{ LAYOUT_MB_INFO, LAYOUT_MB_INFO + LAYOUT_MB_INFO_MAX,
+	  "the multiboot info (memory map, module list, command line)" },
+	{ LAYOUT_EBDA_START, LAYOUT_VGA_START, "the EBDA (e820 reserved)" },
+	{ LAYOUT_VGA_START, LAYOUT_ACPI_RSDP, "the VGA and option ROM hole (e820 reserved)" },
+	{ LAYOUT_ACPI_RSDP, LAYOUT_ACPI_TABLES_END, "the ACPI tables (RSDP, XSDT, FADT, MADT, DSDT)" },
+	{ LAYOUT_MPTABLE, LAYOUT_RESET_VECTOR, "the MP table and BIOS area (e820 reserved)" },
+	{ LAYOUT_RESET_VECTOR, LAYOUT_HIGH_RAM, "the reset-vector stub" },
+};
+
+const struct boot_regions boot_low_used_prot32 = {
+	low_used_prot32, sizeof(low_used_prot32) / sizeof(low_used_prot32[0]),
+};
+
 static int find_header(const uint8_t *k, size_t len, size_t *off)
 {
 	size_t lim = len < MB_SEARCH ? len : MB_SEARCH;
@@ -53,8 +77,10 @@ static int load_aout(struct guest_mem *gm, const struct boot_input *in, size_t h
 {
 	const uint8_t *h = in->kernel + hoff;
 	const char *name = in->kernel_name;
+	const struct boot_region *hit = NULL;
 	uint32_t header_addr, load_addr, load_end, bss_end;
 	uint64_t file_off, load_len, mem_end;
+	int ret;
 
 	if (!buf_has(in->kernel_len, hoff, 32))
 		return boot_err(err, errlen, -ENOEXEC, "%s: multiboot header truncated (a.out kludge fields missing)", name);
@@ -86,9 +112,15 @@ static int load_aout(struct guest_mem *gm, const struct boot_input *in, size_t h
 					name, bss_end, (unsigned long long)mem_end);
 		mem_end = bss_end;
 	}
-	if (load_addr < LAYOUT_HIGH_RAM || !gm_ptr(gm, load_addr, mem_end - load_addr))
-		return boot_err(err, errlen, -ENOEXEC, "%s: multiboot image [0x%x, 0x%llx) is not in guest RAM above 1 MiB",
+	ret = boot_check_range(gm, load_addr, mem_end - load_addr, &boot_low_used_prot32, &hit);
+	if (ret == -EFAULT)
+		return boot_err(err, errlen, -ENOEXEC, "%s: multiboot image [0x%x, 0x%llx) is not in guest RAM",
 				name, load_addr, (unsigned long long)mem_end);
+	if (ret)
+		return boot_err(err, errlen, -ENOEXEC,
+				"%s: multiboot image [0x%x, 0x%llx) overlaps %s at [0x%llx, 0x%llx), which vmm writes there; link the guest elsewhere",
+				name, load_addr, (unsigned long long)mem_end, hit->what,
+				(unsigned long long)hit->start, (unsigned long long)hit->end);
 	gm_write(gm, load_addr, in->kernel + file_off, load_len);
 	memset(gm_ptr(gm, load_addr + load_len, mem_end - load_addr - load_len), 0,
 	       mem_end - load_addr - load_len);
@@ -115,7 +147,8 @@ static int load_elf32(struct guest_mem *gm, const struct boot_input *in,
 		return boot_err(err, errlen, -ENOEXEC,
 				"%s: multiboot kernel is ELF64; multiboot v1 needs ELF32 or the a.out kludge",
 				in->kernel_name);
-	ret = elf_load(gm, in->kernel, in->kernel_len, &elf, end, in->kernel_name, err, errlen);
+	ret = elf_load_low(gm, in->kernel, in->kernel_len, &elf, &boot_low_used_prot32, end,
+			   in->kernel_name, err, errlen);
 	if (ret)
 		return ret;
 	/* e_entry is virtual; translate it if it lies in a segment whose vaddr differs */

@@ -8,6 +8,7 @@
 /* --- low memory (below 1 MiB) --- */
 #define LAYOUT_BOOT_GDT		0x00000500ULL	/* flat GDT for 32/64-bit entry */
 #define LAYOUT_BOOT_IDT		0x00000580ULL	/* empty IDT */
+#define LAYOUT_BOOT_TABLES_END	0x00000600ULL	/* end of the GDT + IDT area */
 #define LAYOUT_PVH_START_INFO	0x00006000ULL	/* struct hvm_start_info + modlist + memmap */
 #define LAYOUT_ZERO_PAGE	0x00007000ULL	/* Linux boot_params */
 #define LAYOUT_FLAT_LOAD	0x00007c00ULL	/* --flat binaries, entered in real mode here */
