@@ -260,6 +260,9 @@ static int vcpus_create(struct vm *vm, const struct boot_entry *entry)
 		if (ret)
 			return ret;
 	}
+	ret = x86_clock_init(vm);
+	if (ret)
+		return ret;
 	return vcpu_setup_boot(&vm->vcpus[0], entry);
 }
 

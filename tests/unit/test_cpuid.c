@@ -5,14 +5,14 @@
 
 #include "cpu/cpuid.h"
 
-#define NENT 8
+#define NENT 10
 
 static struct kvm_cpuid2 *table(void)
 {
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + NENT * sizeof(c->entries[0]));
 
 	cr_assert_not_null(c);
-	c->nent = 5;
+	c->nent = 7;
 	/* leaf 1 as a host might report it: HTT set, APIC ID 7, count 16 */
 	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 0x1, .ebx = 0x07100800,
 						   .ecx = 0x00000001, .edx = 1u << 28 };
@@ -20,6 +20,11 @@ static struct kvm_cpuid2 *table(void)
 	c->entries[2] = (struct kvm_cpuid_entry2){ .function = 0xb, .index = 1 };
 	c->entries[3] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .ecx = 0xffff };
 	c->entries[4] = (struct kvm_cpuid_entry2){ .function = 0x8000001e, .eax = 9, .ecx = 0x100 };
+	/* invariant TSC and the kvmclock bits, as KVM_GET_SUPPORTED_CPUID gives them */
+	c->entries[5] = (struct kvm_cpuid_entry2){ .function = 0x80000007, .edx = CPUID_INVTSC_EDX | 1 };
+	c->entries[6] = (struct kvm_cpuid_entry2){ .function = KVM_CPUID_FEATURES,
+						   .eax = KVM_FEATURE_CLOCKSOURCE_BIT | KVM_FEATURE_CLOCKSOURCE2_BIT |
+							  KVM_FEATURE_CLOCKSOURCE_STABLE };
 	return c;
 }
 
@@ -70,5 +75,28 @@ Test(cpuid, extended_topology)
 	cr_assert_eq((c->entries[3].ecx >> 12) & 0xf, 2, "ApicIdCoreIdSize");
 	cr_assert_eq(c->entries[4].eax, 2, "extended APIC ID");
 	cr_assert_eq(c->entries[4].ecx, 0);
+	free(c);
+}
+
+Test(cpuid, invariant_tsc_only_with_a_stable_master_clock)
+{
+	struct kvm_cpuid2 *c = table();
+
+	x86_cpuid_patch(c, 0, 2, 0);
+	cr_assert_eq(c->entries[5].edx, 1, "invariant TSC hidden, other bits kept");
+	free(c);
+	c = table();
+	x86_cpuid_patch(c, 0, 2, X86_CPUID_INVTSC);
+	cr_assert_eq(c->entries[5].edx, CPUID_INVTSC_EDX | 1, "invariant TSC kept");
+	free(c);
+}
+
+Test(cpuid, kvmclock_bits_kept)
+{
+	struct kvm_cpuid2 *c = table();
+
+	x86_cpuid_patch(c, 1, 2, X86_CPUID_TSC_DEADLINE);
+	cr_assert_eq(c->entries[6].eax, KVM_FEATURE_CLOCKSOURCE_BIT | KVM_FEATURE_CLOCKSOURCE2_BIT |
+		     KVM_FEATURE_CLOCKSOURCE_STABLE);
 	free(c);
 }

@@ -2,7 +2,7 @@
 /*
  * The CPUID table a guest sees: KVM_GET_SUPPORTED_CPUID's entries with the
  * ones that must describe THIS guest rewritten (APIC IDs, topology, the
- * hypervisor and TSC-deadline bits).  Pure table logic, unit-tested
+ * hypervisor, TSC-deadline and invariant-TSC bits).  Pure table logic, unit-tested
  * (tests/unit/test_cpuid.c); x86.c does the ioctls.
  */
 #include "cpuid.h"
@@ -17,7 +17,7 @@ static unsigned int bits_for(unsigned int n)
 }
 
 void x86_cpuid_patch(struct kvm_cpuid2 *cpuid, unsigned int apic_id, unsigned int ncpus,
-		     bool tsc_deadline)
+		     unsigned int features)
 {
 	unsigned int i;
 
@@ -40,7 +40,7 @@ void x86_cpuid_patch(struct kvm_cpuid2 *cpuid, unsigned int apic_id, unsigned in
 			 * spends 100 ms of every boot calibrating the LAPIC timer
 			 * against the TSC (calibrate_APIC_clock, HZ/10 ticks).
 			 */
-			if (tsc_deadline)
+			if (features & X86_CPUID_TSC_DEADLINE)
 				e->ecx |= 1u << 24;
 			break;
 		case 0x4:
@@ -65,6 +65,17 @@ void x86_cpuid_patch(struct kvm_cpuid2 *cpuid, unsigned int apic_id, unsigned in
 				e->ebx = 0;
 				e->ecx = e->index;
 			}
+			break;
+		case 0x80000007:
+			/*
+			 * Invariant TSC tells Linux to prefer the raw TSC to
+			 * kvmclock (kvm_clock.rating 299).  True only while KVM
+			 * keeps every vCPU's TSC on one master clock; else the
+			 * guest would read TSCs KVM re-offsets per vCPU and see
+			 * time go backwards (QEMU hides the bit by default too).
+			 */
+			if (!(features & X86_CPUID_INVTSC))
+				e->edx &= ~CPUID_INVTSC_EDX;
 			break;
 		case 0x80000008:
 			/* AMD: NC = cores - 1, ApicIdCoreIdSize */

@@ -33,6 +33,8 @@ void vcpu_destroy(struct vcpu *vcpu);
 
 /* x86.c: CPUID, MSRs, FPU, LAPIC LINT0/1 for every vCPU. */
 int vcpu_init_x86(struct vcpu *vcpu);
+/* x86.c: after the last vcpu_init_x86: one TSC and kvmclock for all vCPUs. */
+int x86_clock_init(struct vm *vm);
 /* x86_boot.c: the boot vCPU's registers, GDT and page tables for entry. */
 int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_entry *entry);
 

@@ -3,7 +3,8 @@
  * Per-vCPU x86 state every vCPU needs before it first runs: CPUID (from
  * KVM_GET_SUPPORTED_CPUID, patched by cpuid.c), MSRs, FPU, and
  * the LAPIC's LINT0 (ExtINT, so the 8259 PIC reaches the BSP as on a PC)
- * and LINT1 (NMI).
+ * and LINT1 (NMI).  Then, once every vCPU exists, one clock for all of
+ * them (x86_clock_init).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +18,6 @@
 
 #define CPUID_MAX_ENTRIES	256
 
-#define MSR_IA32_TSC		0x00000010
 #define MSR_IA32_SYSENTER_CS	0x00000174
 #define MSR_IA32_SYSENTER_ESP	0x00000175
 #define MSR_IA32_SYSENTER_EIP	0x00000176
@@ -34,7 +34,7 @@
 #define APIC_MODE_NMI		0x4
 #define APIC_MODE_EXTINT	0x7
 
-static int vcpu_set_cpuid(struct vcpu *vcpu)
+static int vcpu_set_cpuid(struct vcpu *vcpu, unsigned int features)
 {
 	struct vm *vm = vcpu->vm;
 	struct kvm_cpuid2 *cpuid;
@@ -50,8 +50,9 @@ static int vcpu_set_cpuid(struct vcpu *vcpu)
 		log_err("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
 		goto out;
 	}
-	x86_cpuid_patch(cpuid, vcpu->id, vm->nr_vcpus,
-			ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0);
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+		features |= X86_CPUID_TSC_DEADLINE;
+	x86_cpuid_patch(cpuid, vcpu->id, vm->nr_vcpus, features);
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0) {
 		ret = -errno;
 		log_err("vCPU %u: KVM_SET_CPUID2 failed: %s", vcpu->id, strerror(errno));
@@ -61,6 +62,14 @@ out:
 	return ret;
 }
 
+/*
+ * No MSR_IA32_TSC here: KVM synchronizes every vCPU's TSC when it creates
+ * it (kvm_arch_vcpu_postcreate: one offset for all, the vCPUs "matched"),
+ * which is what its master clock needs.  A host write per vCPU at its own
+ * set-up only adds KVM's write-matching heuristic (kvm_synchronize_tsc),
+ * which re-derives each vCPU's offset from the elapsed time when the host
+ * TSC is unstable and, on kernels before 4.x, from a 1-second window.
+ */
 static int vcpu_set_msrs(struct vcpu *vcpu)
 {
 	static const struct { uint32_t index; uint64_t data; } init[] = {
@@ -72,7 +81,6 @@ static int vcpu_set_msrs(struct vcpu *vcpu)
 		{ MSR_KERNEL_GS_BASE, 0 },
 		{ MSR_SYSCALL_MASK, 0 },
 		{ MSR_LSTAR, 0 },
-		{ MSR_IA32_TSC, 0 },
 		{ MSR_IA32_MISC_ENABLE, 1 },		/* fast strings */
 		{ MSR_MTRR_DEF_TYPE, (1u << 11) | 6 },	/* MTRRs on, default write-back */
 	};
@@ -147,7 +155,7 @@ int vcpu_init_x86(struct vcpu *vcpu)
 {
 	int ret;
 
-	ret = vcpu_set_cpuid(vcpu);
+	ret = vcpu_set_cpuid(vcpu, 0);	/* invariant TSC: x86_clock_init decides */
 	if (!ret)
 		ret = vcpu_set_msrs(vcpu);
 	if (!ret)
@@ -155,4 +163,42 @@ int vcpu_init_x86(struct vcpu *vcpu)
 	if (!ret)
 		ret = vcpu_set_lapic(vcpu);
 	return ret;
+}
+
+int x86_clock_init(struct vm *vm)
+{
+	struct kvm_clock_data clock;
+	unsigned int i;
+	int ret, caps;
+
+	caps = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ADJUST_CLOCK);
+	if (caps <= 0 || !(caps & KVM_CLOCK_TSC_STABLE)) {
+		log_info("kvmclock: KVM does not say whether its master clock is stable (KVM_CAP_ADJUST_CLOCK 0x%x); invariant TSC not offered",
+			 caps < 0 ? 0 : caps);
+		return 0;
+	}
+	/*
+	 * Guest time starts at 0.  KVM_SET_CLOCK also makes KVM decide on its
+	 * master clock now that every vCPU's TSC is set: one (TSC, ns) pair
+	 * for all vCPUs' kvmclock, which then cannot disagree between vCPUs.
+	 */
+	memset(&clock, 0, sizeof(clock));
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0 ||
+	    ioctl(vm->vm_fd, KVM_GET_CLOCK, &clock) < 0) {
+		log_err("cannot set or read the VM's kvmclock (KVM_SET_CLOCK/KVM_GET_CLOCK): %s", strerror(errno));
+		return -errno;
+	}
+	if (!(clock.flags & KVM_CLOCK_TSC_STABLE)) {
+		log_info("kvmclock: no stable KVM master clock (KVM_CLOCK_TSC_STABLE clear: the host clocksource is not a stable TSC, or the vCPUs' TSCs differ): "
+			 "each vCPU's kvmclock is updated on its own, without PVCLOCK_TSC_STABLE_BIT, and the guest keeps it monotonic; invariant TSC not offered");
+		return 0;
+	}
+	log_info("kvmclock: stable KVM master clock (KVM_CLOCK_TSC_STABLE) for %u vCPU(s); invariant TSC offered",
+		 vm->nr_vcpus);
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_set_cpuid(&vm->vcpus[i], X86_CPUID_INVTSC);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
