@@ -14,7 +14,7 @@
 # Not a test of anything by itself; QEMU's SeaBIOS lists one CPU per package
 # in its MP table, so --cpus N is given as N sockets of one core.
 set -u
-kernel="" initrd="" cmdline="" cpus=1 mem=128M flat=0
+kernel="" initrd="" cmdline="" cpus=1 mem=128M flat=0 testdev=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift ;;
@@ -24,6 +24,7 @@ while [ $# -gt 0 ]; do
 	--memory) mem=$2; shift ;;
 	--console) [ "$2" = stdio ] || { echo "qemu-vmm: only --console stdio" >&2; exit 2; }; shift ;;
 	--flat) flat=1 ;;
+	--testdev) testdev=1 ;;
 	*) echo "qemu-vmm: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -38,6 +39,7 @@ args=(-accel tcg -M pc -m "$mem" -smp "$smp"
 	-display none -monitor none -serial stdio -no-reboot
 	-device isa-debug-exit,iobase=0xf4,iosize=4 -device pvpanic
 	-action panic=exit-failure -d cpu_reset -D "$log")
+[ "$testdev" = 1 ] && args+=(-device pc-testdev)
 if [ "$flat" = 1 ]; then
 	args+=(-drive "file=$kernel,format=raw,if=ide,snapshot=on")
 else

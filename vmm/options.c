@@ -75,6 +75,9 @@ static void usage(FILE *f)
 "                       gzip/xz/lzma/lz4/zstd kernels on the host and starts\n"
 "                       the kernel proper at its link address, and unpacks\n"
 "                       gzip/zstd/xz/lzma initramfs archives to plain cpio\n"
+"  --testdev            add QEMU's pc-testdev (ports 0xe0-0xeb, IRQ lines at\n"
+"                       0x2000-0x2017, scratch memory at 0xff000000) for test\n"
+"                       guests written for QEMU (docs/guest-tests.md)\n"
 "  -v, --verbose        more messages on stderr (repeat for debug)\n"
 "  -q, --quiet          errors only\n"
 "  -h, --help           this help\n"
@@ -110,6 +113,7 @@ enum {
 	OPT_DISK,
 	OPT_FLAT,
 	OPT_GUEST_UNPACK,
+	OPT_TESTDEV,
 };
 
 static const struct option long_opts[] = {
@@ -122,6 +126,7 @@ static const struct option long_opts[] = {
 	{ "disk",    required_argument, NULL, OPT_DISK },
 	{ "flat",    no_argument,       NULL, OPT_FLAT },
 	{ "guest-unpack", no_argument,  NULL, OPT_GUEST_UNPACK },
+	{ "testdev", no_argument,       NULL, OPT_TESTDEV },
 	{ "verbose", no_argument,       NULL, 'v' },
 	{ "quiet",   no_argument,       NULL, 'q' },
 	{ "help",    no_argument,       NULL, 'h' },
@@ -205,6 +210,9 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case OPT_GUEST_UNPACK:
 			cfg->guest_unpack = true;
+			break;
+		case OPT_TESTDEV:
+			cfg->testdev = true;
 			break;
 		case 'v':
 			cfg->verbosity++;

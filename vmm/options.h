@@ -26,6 +26,7 @@ struct vm_config {
 	const char *cmdline;		/* NULL: the default below */
 	bool flat;			/* --flat: raw binary at 0x7c00, real mode */
 	bool guest_unpack;		/* --guest-unpack: bzImage decompresses itself */
+	bool testdev;			/* --testdev: QEMU's pc-testdev (devices/testdev.h) */
 	unsigned int cpus;
 	uint64_t memory;		/* bytes */
 	enum console_kind console;

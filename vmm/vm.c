@@ -18,6 +18,7 @@
 #include "cpu/vcpu.h"
 #include "devices/legacy.h"
 #include "devices/pci.h"
+#include "devices/testdev.h"
 #include "devices/uart.h"
 #include "log.h"
 #include "mem/layout.h"
@@ -199,6 +200,9 @@ static int devices_create(struct vm *vm, const struct vm_config *cfg)
 		log_err("cannot create the legacy devices: %s", strerror(-ret));
 		return ret;
 	}
+	ret = cfg->testdev ? testdev_create(vm, &vm->testdev) : 0;
+	if (ret)
+		return ret;
 	for (i = 0; i < cfg->nr_disks; i++) {
 		err[0] = '\0';
 		ret = virtio_blk_create(vm, &cfg->disks[i], &vm->disks[i], err, sizeof(err));
@@ -324,6 +328,8 @@ void vm_destroy(struct vm *vm)
 	vm->nr_disks = 0;
 	pci_bus_destroy(vm);
 	legacy_devices_destroy(vm);
+	testdev_destroy(vm, vm->testdev);
+	vm->testdev = NULL;
 	if (vm->com1) {
 		uart_destroy(vm->com1);
 		vm->com1 = NULL;

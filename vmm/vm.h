@@ -61,6 +61,7 @@ struct vm {
 	/* devices */
 	struct uart *com1;
 	struct legacy_devices *legacy;	/* i8042, RTC, fw_cfg, debug-exit, pvpanic, ACPI PM, reset */
+	struct testdev *testdev;	/* --testdev, else NULL */
 	struct pci_bus *pci;
 	struct virtio_pci_dev *disks[VMM_MAX_DISKS];
 	unsigned int nr_disks;

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pc-testdev, QEMU's ISA test device (the port map is in testdev.h).  The
+ * scratch register and memory live under the device's lock; the IRQ lines
+ * are KVM_IRQ_LINE calls, which KVM serializes.  Every offset and width
+ * comes from the guest: the bus hands us offsets inside our ranges, and
+ * each handler checks the width it takes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/bus.h"
+#include "devices/testdev.h"
+#include "log.h"
+#include "vm.h"
+
+#define IOPORT_LEN	4
+
+static void ioport_read(void *opaque, uint64_t offset, void *data, unsigned int len)
+{
+	struct testdev *t = opaque;
+	uint8_t *out = data;
+	unsigned int i;
+
+	memset(data, 0, len);
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < len && offset + i < IOPORT_LEN; i++)
+		out[i] = (uint8_t)(t->ioport_data >> (8 * (offset + i)));
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void ioport_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
+{
+	struct testdev *t = opaque;
+	const uint8_t *in = data;
+	unsigned int i, shift;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < len && offset + i < IOPORT_LEN; i++) {
+		shift = 8 * (unsigned int)(offset + i);
+		t->ioport_data = (t->ioport_data & ~(0xffu << shift)) | (uint32_t)in[i] << shift;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+static const struct bus_dev_ops ioport_ops = {
+	.read = ioport_read,
+	.write = ioport_write,
+};
+
+static void zero_read(void *opaque, uint64_t offset, void *data, unsigned int len)
+{
+	memset(data, 0, len);
+}
+
+static void flush_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
+{
+	uint32_t gpa;
+
+	if (offset || len != 4)
+		return;
+	memcpy(&gpa, data, 4);
+	log_debug("pc-testdev: flush-page request for guest page 0x%x ignored", gpa & ~0xfffu);
+}
+
+static const struct bus_dev_ops flush_ops = {
+	.read = zero_read,
+	.write = flush_write,
+};
+
+static void irq_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
+{
+	struct testdev *t = opaque;
+	int ret;
+
+	if (len != 1 || offset >= TESTDEV_IRQ_LINES)
+		return;
+	ret = vm_irq_line(t->vm, (unsigned int)offset, *(const uint8_t *)data != 0);
+	if (ret)
+		log_debug("pc-testdev: setting GSI %u failed: %s", (unsigned int)offset, strerror(-ret));
+}
+
+static const struct bus_dev_ops irq_ops = {
+	.read = zero_read,
+	.write = irq_write,
+};
+
+static void iomem_read(void *opaque, uint64_t offset, void *data, unsigned int len)
+{
+	struct testdev *t = opaque;
+
+	memset(data, 0, len);
+	if (offset >= TESTDEV_IOMEM_LEN || len > TESTDEV_IOMEM_LEN - offset)
+		return;
+	pthread_mutex_lock(&t->lock);
+	memcpy(data, t->iomem + offset, len);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void iomem_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
+{
+	struct testdev *t = opaque;
+
+	if (offset >= TESTDEV_IOMEM_LEN || len > TESTDEV_IOMEM_LEN - offset)
+		return;
+	pthread_mutex_lock(&t->lock);
+	memcpy(t->iomem + offset, data, len);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static const struct bus_dev_ops iomem_ops = {
+	.read = iomem_read,
+	.write = iomem_write,
+};
+
+static void unregister_all(struct vm *vm, struct testdev *t)
+{
+	bus_unregister(&vm->pio_bus, TESTDEV_PORT_IOPORT, t);
+	bus_unregister(&vm->pio_bus, TESTDEV_PORT_FLUSH, t);
+	bus_unregister(&vm->pio_bus, TESTDEV_PORT_IOPORT_BYTE, t);
+	bus_unregister(&vm->pio_bus, TESTDEV_PORT_IRQ, t);
+	bus_unregister(&vm->mmio_bus, TESTDEV_IOMEM, t);
+}
+
+int testdev_create(struct vm *vm, struct testdev **out)
+{
+	struct testdev *t;
+	int ret;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->vm = vm;
+	pthread_mutex_init(&t->lock, NULL);
+	ret = bus_register(&vm->pio_bus, TESTDEV_PORT_IOPORT, IOPORT_LEN, &ioport_ops, t,
+			   "pc-testdev ioport");
+	if (!ret)
+		ret = bus_register(&vm->pio_bus, TESTDEV_PORT_FLUSH, 4, &flush_ops, t,
+				   "pc-testdev flush-page");
+	if (!ret)
+		ret = bus_register(&vm->pio_bus, TESTDEV_PORT_IOPORT_BYTE, IOPORT_LEN, &ioport_ops, t,
+				   "pc-testdev ioport-byte");
+	if (!ret)
+		ret = bus_register(&vm->pio_bus, TESTDEV_PORT_IRQ, TESTDEV_IRQ_LINES, &irq_ops, t,
+				   "pc-testdev irq-line");
+	if (!ret)
+		ret = bus_register(&vm->mmio_bus, TESTDEV_IOMEM, TESTDEV_IOMEM_LEN, &iomem_ops, t,
+				   "pc-testdev iomem");
+	if (ret) {
+		log_err("pc-testdev: cannot register its ports/memory (0xe0-0xeb, 0x2000-0x2017, 0xff000000): %s",
+			strerror(-ret));
+		goto err;
+	}
+	*out = t;
+	return 0;
+err:
+	unregister_all(vm, t);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+	return ret;
+}
+
+void testdev_destroy(struct vm *vm, struct testdev *t)
+{
+	if (!t)
+		return;
+	unregister_all(vm, t);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
