@@ -62,6 +62,11 @@ if [ -e "$(dirname "$vmm")/vmm-img" ]; then
 fi
 cp "$out/guest-initrd.gz" "$stage"/guest/initrd.gz
 cp -r "$top"/guest-tests/linux "$stage"/th/linux
+# the tiny guests built beside vmm, for the tiny-guests case
+if ls "$(dirname "$vmm")"/guest-tests/*.elf >/dev/null 2>&1; then
+	mkdir -p "$stage"/th/guest-tests
+	cp "$(dirname "$vmm")"/guest-tests/*.elf "$stage"/th/guest-tests/
+fi
 cp -r "$here" "$stage"/th/testhost
 cp -r "$top"/bench/boot "$stage"/th/bench/boot
 cp -r "$top"/bench/blk "$stage"/th/bench/blk
