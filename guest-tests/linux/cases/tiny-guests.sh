@@ -1,5 +1,5 @@
 # Tiny guests (build/guest-tests/*.elf, copied into L1 as /th/guest-tests by
-# mk-l1-initrd.sh) on real KVM, under vmm and then under QEMU -accel kvm in
+# mk-l1-initrd.sh; TINY_GUESTS=dir overrides) on real KVM, under vmm and then under QEMU -accel kvm in
 # the same testhost:
 #   kvmclock on 2 vCPUs for th.kvmclock_secs (kernel argument of L1, default
 #     5; TESTHOST_LOGLEVEL="quiet th.kvmclock_secs=40" for a long run): no
@@ -17,7 +17,14 @@ case "$VMM_CMD" in
 	return 0 2>/dev/null || exit 0
 	;;
 esac
+# in L1: /th/guest-tests; on a host with hardware KVM: $BUILD/guest-tests
 dir=$LINUX_TESTS/../guest-tests
+for d in "${TINY_GUESTS:-}" "$LINUX_TESTS/../guest-tests" "${BUILD:-build}/guest-tests"; do
+	if [ -n "$d" ] && [ -f "$d/kvmclock.elf" ]; then
+		dir=$d
+		break
+	fi
+done
 secs=$(sed -n 's/.*th\.kvmclock_secs=\([0-9][0-9]*\).*/\1/p' /proc/cmdline 2>/dev/null)
 secs=${secs:-5}
 cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)
