@@ -59,6 +59,7 @@ tiny() {
 		rc=$?
 		elapsed=$(($(date +%s) - _start))
 		timed_out=0
+		# shellcheck disable=SC2034 # read by fail() in lib.sh
 		[ "$elapsed" -ge "$CASE_TIMEOUT" ] && timed_out=1
 		if [ "$rc" != 1 ] || ! log_has SUCCESS || grep -q '^FAIL' "$log"; then
 			fail tiny-guests "$_n under $_who: exit status $rc, want 1 after SUCCESS"
