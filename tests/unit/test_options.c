@@ -118,3 +118,13 @@ Test(options, help_and_version)
 	cr_assert_eq(parse("--version", err, sizeof(err)), OPTS_EXIT_OK);
 	cr_assert_eq(parse("-h", err, sizeof(err)), OPTS_EXIT_OK);
 }
+
+Test(options, testdev)
+{
+	char err[256] = "";
+
+	cr_assert_eq(parse("--kernel k", err, sizeof(err)), OPTS_RUN);
+	cr_assert_not(cfg.testdev, "pc-testdev only when asked for");
+	cr_assert_eq(parse("--kernel k --testdev", err, sizeof(err)), OPTS_RUN);
+	cr_assert(cfg.testdev);
+}
