@@ -25,6 +25,12 @@
 #define SEL_CODE	0x10	/* the Linux boot protocol's __BOOT_CS */
 #define SEL_DATA	0x18	/* __BOOT_DS */
 #define SEL_TSS		0x20
+#define BOOT_GDT_ENTRIES	5
+
+/* multiboot images may lie right after it (boot_low_used_prot32) */
+_Static_assert(LAYOUT_BOOT_GDT + BOOT_GDT_ENTRIES * 8 <= LAYOUT_BOOT_IDT &&
+	       LAYOUT_BOOT_IDT + 8 <= LAYOUT_BOOT_TABLES_END,
+	       "boot GDT/IDT must stay inside [LAYOUT_BOOT_GDT, LAYOUT_BOOT_TABLES_END)");
 
 /* flags: the access byte in bits 0-7 and G/DB/L/AVL in bits 12-15 */
 static uint64_t gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
@@ -94,7 +100,7 @@ static void setup_real_mode(struct kvm_sregs *sregs, const struct boot_entry *e)
 
 static int setup_protected(struct vm *vm, struct kvm_sregs *sregs, bool long_mode)
 {
-	uint64_t gdt[5];
+	uint64_t gdt[BOOT_GDT_ENTRIES];
 	struct kvm_segment data;
 
 	gdt[0] = 0;
