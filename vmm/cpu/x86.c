@@ -185,15 +185,16 @@ int x86_clock_init(struct vm *vm)
 	memset(&clock, 0, sizeof(clock));
 	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0 ||
 	    ioctl(vm->vm_fd, KVM_GET_CLOCK, &clock) < 0) {
-		log_err("cannot set or read the VM's kvmclock (KVM_SET_CLOCK/KVM_GET_CLOCK): %s", strerror(errno));
-		return -errno;
+		ret = -errno;
+		log_err("cannot set or read the VM's kvmclock (KVM_SET_CLOCK/KVM_GET_CLOCK): %s", strerror(-ret));
+		return ret;
 	}
 	if (!(clock.flags & KVM_CLOCK_TSC_STABLE)) {
 		log_info("kvmclock: no stable KVM master clock (KVM_CLOCK_TSC_STABLE clear: the host clocksource is not a stable TSC, or the vCPUs' TSCs differ): "
 			 "each vCPU's kvmclock is updated on its own, without PVCLOCK_TSC_STABLE_BIT, and the guest keeps it monotonic; invariant TSC not offered");
 		return 0;
 	}
-	log_info("kvmclock: stable KVM master clock (KVM_CLOCK_TSC_STABLE) for %u vCPU(s); invariant TSC offered",
+	log_info("kvmclock: stable KVM master clock (KVM_CLOCK_TSC_STABLE) for %u vCPU(s); the host's invariant-TSC bit passed on",
 		 vm->nr_vcpus);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu_set_cpuid(&vm->vcpus[i], X86_CPUID_INVTSC);
