@@ -45,10 +45,23 @@ int img_open(const char *path, const char *fmt, bool readonly, struct blk_image 
 {
 	enum disk_format f;
 	char err[1024];
+	bool guessed;
 	int ret = img_parse_fmt(fmt, &f);
 
 	if (ret < 0)
 		return ret;
+	if (f == DISK_FORMAT_AUTO) {
+		/* probe here, so the warning names vmm-img's option */
+		ret = blk_probe_file(path, &f, &guessed, err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "vmm-img: %s\n", err);
+			return ret;
+		}
+		if (guessed)
+			fprintf(stderr, "vmm-img: warning: %s: no format given, probed as raw; "
+				"probing is unsafe for an untrusted raw image (its guest can write "
+				"a qcow2 header into it): add -f raw to turn probing off\n", path);
+	}
 	ret = blk_image_open(path, f, readonly, DISK_CACHE_WRITEBACK, out, err, sizeof(err));
 	if (ret < 0)
 		fprintf(stderr, "vmm-img: %s\n", err);

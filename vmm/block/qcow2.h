@@ -234,6 +234,8 @@ struct qcow2_create_opts {
 	const char *backing_fmt;	/* NULL: none */
 };
 int qcow2_create(const char *path, const struct qcow2_create_opts *o, char *err, size_t errlen);
+int qcow2_create_fd(int fd, const char *path, const struct qcow2_create_opts *o,
+		    char *err, size_t errlen);
 int qcow2_resize(struct blk_image *img, uint64_t new_size, char *err, size_t errlen);
 
 /* qcow2_check.c */

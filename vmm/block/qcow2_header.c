@@ -18,12 +18,13 @@
 
 #pragma weak blk_image_open
 
+/*
+ * The magic alone decides: a version we cannot read (qcow v1, v4) is still
+ * not raw, and opening it as qcow2 gives the error that names it.
+ */
 bool qcow2_probe(const uint8_t *buf, size_t len)
 {
-	if (len < 8)
-		return false;
-	return qcow2_be32(buf) == QCOW2_MAGIC &&
-	       (qcow2_be32(buf + 4) == 2 || qcow2_be32(buf + 4) == 3);
+	return len >= 4 && qcow2_be32(buf) == QCOW2_MAGIC;
 }
 
 static bool range_in_file(uint64_t off, uint64_t len, uint64_t fsize)
@@ -94,6 +95,11 @@ int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
 		return -EINVAL;
 	}
 	h->version = qcow2_be32(b + 4);
+	if (h->version == 1) {
+		snprintf(err, errlen, "%s: is a qcow version 1 image, which is not supported "
+			 "(convert it: qemu-img convert -O qcow2)", name);
+		return -ENOTSUP;
+	}
 	if (h->version != 2 && h->version != 3) {
 		snprintf(err, errlen, "%s: qcow2 version %u is not supported (only 2 and 3)",
 			 name, h->version);
@@ -179,6 +185,8 @@ int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
 		snprintf(err, errlen, "%s: qcow2 virtual size %" PRIu64 " is absurd", name, h->size);
 		return -EINVAL;
 	}
+	/* qemu reads a virtual size in whole 512-byte sectors: so does vmm */
+	h->size = (h->size + 511) & ~511ull;
 	l2_entries = cs / 8;
 	need_l1 = (h->size + cs * l2_entries - 1) / (cs * l2_entries);
 	if (h->l1_size < need_l1 || (uint64_t)h->l1_size * 8 > QCOW2_MAX_L1_BYTES) {
