@@ -199,6 +199,11 @@ static int devices_create(struct vm *vm, const struct vm_config *cfg)
 		log_err("cannot create the legacy devices: %s", strerror(-ret));
 		return ret;
 	}
+	ret = disk_opts_check_distinct(cfg->disks, cfg->nr_disks, err, sizeof(err));
+	if (ret) {
+		log_err("%s", err);
+		return ret;
+	}
 	for (i = 0; i < cfg->nr_disks; i++) {
 		err[0] = '\0';
 		ret = virtio_blk_create(vm, &cfg->disks[i], &vm->disks[i], err, sizeof(err));

@@ -65,6 +65,12 @@ struct disk_opts {
  * On error returns -EINVAL and writes one line naming the key and value to err.
  */
 int disk_opts_parse(const char *arg, struct disk_opts *out, char *err, size_t errlen);
+/*
+ * Refuses two of the n disks naming one file (symlinks and hard links
+ * count) unless both only read it: -EINVAL and one line in err.
+ */
+int disk_opts_check_distinct(const struct disk_opts *d, unsigned int n, char *err,
+			     size_t errlen);
 
 /* ---- synchronous image access ---- */
 
