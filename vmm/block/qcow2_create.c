@@ -159,6 +159,10 @@ int qcow2_resize(struct blk_image *img, uint64_t new_size, char *err, size_t err
 		ret = qcow2_sync(q);
 	if (ret == 0)
 		img->size = q->img.size = new_size;
+	else if (ret == -EFBIG)
+		snprintf(err, errlen, "%s: %llu bytes need an L1 table over %u bytes with %u-byte "
+			 "clusters; convert to a larger cluster_size first", img->path,
+			 (unsigned long long)new_size, QCOW2_MAX_L1_BYTES, q->cluster_size);
 	else
 		snprintf(err, errlen, "%s: resize failed: %s", img->path, strerror(-ret));
 	pthread_mutex_unlock(&q->lock);

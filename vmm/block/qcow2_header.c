@@ -257,6 +257,51 @@ int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
 				ext_end, err, errlen);
 }
 
+static void copy_str(char *dst, size_t cap, const uint8_t *src, size_t len)
+{
+	size_t n = len < cap - 1 ? len : cap - 1;
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	for (size_t i = 0; i < n; i++)	/* a NUL or control byte would cut or garble output */
+		if ((unsigned char)dst[i] < 0x20)
+			dst[i] = '?';
+}
+
+int qcow2_snapshot_parse(const uint8_t *buf, size_t len, struct qcow2_snapshot *s,
+			 size_t *used)
+{
+	uint32_t extra, id_len, name_len;
+	uint64_t total;
+
+	if (len < QCOW2_SNAPSHOT_FIXED)
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	s->l1_table_offset = qcow2_be64(buf);
+	s->l1_size = qcow2_be32(buf + 8);
+	id_len = (uint32_t)buf[12] << 8 | buf[13];
+	name_len = (uint32_t)buf[14] << 8 | buf[15];
+	s->date_sec = qcow2_be32(buf + 16);
+	s->date_nsec = qcow2_be32(buf + 20);
+	s->vm_clock_nsec = qcow2_be64(buf + 24);
+	s->vm_state_size = qcow2_be32(buf + 32);
+	extra = qcow2_be32(buf + 36);
+	s->icount = UINT64_MAX;
+	if (extra > 1024)
+		return -EINVAL;
+	total = (QCOW2_SNAPSHOT_FIXED + (uint64_t)extra + id_len + name_len + 7) & ~7ull;
+	if (total > len && QCOW2_SNAPSHOT_FIXED + (uint64_t)extra + id_len + name_len > len)
+		return -EINVAL;
+	if (extra >= 8)
+		s->vm_state_size = qcow2_be64(buf + QCOW2_SNAPSHOT_FIXED);
+	if (extra >= 24)
+		s->icount = qcow2_be64(buf + QCOW2_SNAPSHOT_FIXED + 16);
+	copy_str(s->id, sizeof(s->id), buf + QCOW2_SNAPSHOT_FIXED + extra, id_len);
+	copy_str(s->name, sizeof(s->name), buf + QCOW2_SNAPSHOT_FIXED + extra + id_len, name_len);
+	*used = (size_t)total;
+	return 0;
+}
+
 /* Writes the mutable header fields (size, L1, refcount table, features). */
 int qcow2_write_header_fields(struct qcow2 *q)
 {
