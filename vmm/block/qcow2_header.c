@@ -185,8 +185,8 @@ int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
 		snprintf(err, errlen, "%s: qcow2 virtual size %" PRIu64 " is absurd", name, h->size);
 		return -EINVAL;
 	}
-	/* qemu reads a virtual size in whole 512-byte sectors: so does vmm */
-	h->size = (h->size + 511) & ~511ull;
+	/* qemu reads a virtual size in whole 512-byte sectors, rounded down: so does vmm */
+	h->size &= ~511ull;
 	l2_entries = cs / 8;
 	need_l1 = (h->size + cs * l2_entries - 1) / (cs * l2_entries);
 	if (h->l1_size < need_l1 || (uint64_t)h->l1_size * 8 > QCOW2_MAX_L1_BYTES) {
