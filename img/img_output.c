@@ -102,6 +102,12 @@ static int open_existing(struct img_output *o)
 	}
 	snprintf(o->path, sizeof(o->path), "%s", real);
 	free(real);
+	if (stat(o->path, &lst) == 0 && !S_ISREG(lst.st_mode)) {
+		fprintf(stderr, "vmm-img: %s is %s; vmm-img writes images only to regular "
+			"files\n", o->name, S_ISDIR(lst.st_mode) ? "a directory" :
+			"not a regular file");
+		return -EINVAL;
+	}
 	o->old_fd = open(o->path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (o->old_fd < 0) {
 		int e = errno;
@@ -138,8 +144,9 @@ static int create_tmp(struct img_output *o)
 		for (size_t i = 0; i < sizeof(r); i++)
 			sfx[i] = abc[r[i] % (sizeof(abc) - 1)];
 		sfx[8] = '\0';
-		if (snprintf(o->tmp, sizeof(o->tmp), "%.*s.%s.vmm-img-%s", dirlen, o->path, base,
-			     sfx) >= (int)sizeof(o->tmp)) {
+		/* base cut to 200 bytes: the temporary name must fit NAME_MAX too */
+		if (snprintf(o->tmp, sizeof(o->tmp), "%.*s.%.200s.vmm-img-%s", dirlen, o->path,
+			     base, sfx) >= (int)sizeof(o->tmp)) {
 			fprintf(stderr, "vmm-img: %s: name too long\n", o->name);
 			o->tmp[0] = '\0';
 			return -ENAMETOOLONG;
@@ -183,6 +190,10 @@ int img_output_begin(struct img_output *o, const char *name)
 	o->fd = -1;
 	o->old_fd = -1;
 	o->name = name;
+	if (!name[0] || name[strlen(name) - 1] == '/') {
+		fprintf(stderr, "vmm-img: '%s' is not a file name\n", name);
+		return -EINVAL;
+	}
 	ret = open_existing(o);
 	if (ret == 0)
 		ret = create_tmp(o);

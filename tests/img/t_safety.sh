@@ -140,3 +140,12 @@ check safety-overwrite-result qemu-img compare -q -f raw s-big.raw s-over.raw
 [ -z "$(ls -a | grep 'vmm-img-')" ] && pass safety-no-temp-left ||
 	fail safety-no-temp-left "$(ls -a | grep 'vmm-img-')"
 rm -f s-big.raw
+# careless names: a directory, a device, no name, a dangling link: refused, nothing created
+mkdir -p s-dir
+exits_1() { local n=$1; shift; "$@" >"$T/out" 2>&1 && fail "$n" "accepted" || { [ -z "$(ls -a | grep 'vmm-img-')" ] && pass "$n" || fail "$n" "temporary file left"; }; }
+exits_1 safety-out-directory "$VMM_IMG" convert -f raw -O raw s-in.raw s-dir
+exits_1 safety-out-device "$VMM_IMG" convert -f raw -O raw s-in.raw /dev/null
+exits_1 safety-out-empty-name "$VMM_IMG" create -f raw "" 1M
+ln -sf s-nothere.raw s-dangling.raw
+exits_1 safety-out-dangling-link "$VMM_IMG" create -f raw s-dangling.raw 1M
+[ ! -e s-nothere.raw ] && pass safety-dangling-target-not-created || fail safety-dangling-target-not-created "created"
