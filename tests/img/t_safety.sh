@@ -108,27 +108,30 @@ qemu-img rebase -u -f qcow2 -b s-lb.qcow2 -F qcow2 s-la.qcow2
 [ $rc -eq 1 ] && grep -q 'loops' "$T/out" && [ ! -e s-lc.qcow2 ] && pass safety-create-loop ||
 	fail safety-create-loop "exit $rc: $(head -c 200 "$T/out")"
 
-# an interrupted convert leaves the user's name untouched (new: absent; old: as it was)
+# an interrupted convert leaves the user's name untouched (new: absent; old: as it was):
+# stopped (SIGSTOP) as soon as it has started writing, looked at, then killed
 head -c 48M /dev/urandom > s-big.raw
-interrupted() {	# NAME OUT FMT
-	local pid tmp i
-	"$VMM_IMG" convert -f raw -O "$3" s-big.raw "$2" >/dev/null 2>&1 & pid=$!
-	for i in $(seq 1 400); do
-		tmp=$(ls -a | grep -c "^\.$2\.vmm-img-")
-		[ "$tmp" -gt 0 ] && break
-		[ -e "$2" ] && [ ! -e "$T/interrupted.orig" ] && break
-		sleep 0.005
+interrupted() {	# OUT FMT CHECK...: CHECK runs while the convert is stopped mid-way
+	local out=$1 fmt=$2 pid i
+	shift 2
+	"$VMM_IMG" convert -f raw -O "$fmt" s-big.raw "$out" >/dev/null 2>&1 & pid=$!
+	for i in $(seq 1 1000); do
+		# started writing: its temporary file (new code) or the output itself (old code)
+		ls -a | grep -q "^\.$out\.vmm-img-" && break
+		[ "$(stat -c %Y%s "$out" 2>/dev/null)" != "$(stat -c %Y%s "$T/int.orig" 2>/dev/null)" ] && break
+		sleep 0.002
 	done
+	kill -STOP $pid
+	"$@"; local rc=$?
 	kill -9 $pid; wait $pid 2>/dev/null
 	rm -f .s-int*.vmm-img-*
+	return $rc
 }
-rm -f "$T/interrupted.orig"
-interrupted safety-interrupted-new s-int.qcow2 qcow2
-[ ! -e s-int.qcow2 ] && pass safety-interrupted-new ||
+rm -f "$T/int.orig"
+interrupted s-int.qcow2 qcow2 test ! -e s-int.qcow2 && pass safety-interrupted-new ||
 	fail safety-interrupted-new "a half-written s-int.qcow2 exists"
-cp s-in.raw s-int.raw; cp s-in.raw "$T/interrupted.orig"
-interrupted safety-interrupted-old s-int.raw raw
-cmp -s s-int.raw "$T/interrupted.orig" && pass safety-interrupted-old ||
+cp -p s-in.raw s-int.raw; cp -p s-in.raw "$T/int.orig"
+interrupted s-int.raw raw cmp -s s-int.raw "$T/int.orig" && pass safety-interrupted-old ||
 	fail safety-interrupted-old "s-int.raw was changed"
 
 # overwriting a file nobody uses works, keeps its mode, leaves no temporary file
