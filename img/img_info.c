@@ -55,8 +55,15 @@ static struct qcow2_snapshot *read_snapshots(struct qcow2 *q, const char *path, 
 	if (!s || !buf)
 		goto out;
 	while (*n < want) {
-		ssize_t got = qcow2_pread(q, buf, QCOW2_SNAPSHOT_MAX, off);
-		size_t used;
+		/* the fixed part says how long the entry is: read no more than that */
+		ssize_t got = qcow2_pread(q, buf, QCOW2_SNAPSHOT_FIXED, off);
+		size_t used, len = QCOW2_SNAPSHOT_FIXED;
+
+		if (got == QCOW2_SNAPSHOT_FIXED) {
+			len += (size_t)(buf[12] << 8 | buf[13]) + (size_t)(buf[14] << 8 | buf[15]);
+			len += qcow2_be32(buf + 36) <= 1024 ? qcow2_be32(buf + 36) : 0;
+			got = qcow2_pread(q, buf, len, off);
+		}
 
 		if (got < 0 || qcow2_snapshot_parse(buf, (size_t)got, &s[*n], &used) < 0) {
 			fprintf(stderr, "vmm-img: warning: %s: qcow2 snapshot table entry %u at "
@@ -99,7 +106,7 @@ static void print_snapshots(const struct qcow2_snapshot *s, uint32_t n, bool jso
 		return;
 	}
 	/* qemu-img's columns */
-	printf("Snapshot list:\n%-9s %-17s %7s%20s%13s%11s\n", "ID", "TAG", "VM SIZE", "DATE",
+	printf("Snapshot list:\n%-9s %-16s %8s%20s%13s%11s\n", "ID", "TAG", "VM SIZE", "DATE",
 	       "VM CLOCK", "ICOUNT");
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t ms = s[i].vm_clock_nsec / 1000000ull;
@@ -115,7 +122,7 @@ static void print_snapshots(const struct qcow2_snapshot *s, uint32_t n, bool jso
 			 (unsigned long long)(ms / 1000 % 60), (unsigned long long)(ms % 1000));
 		if (s[i].icount != UINT64_MAX)
 			snprintf(ic, sizeof(ic), "%llu", (unsigned long long)s[i].icount);
-		printf("%-9s %-17s %7s%20s%13s%11s\n", s[i].id, s[i].name, vs, date, clk, ic);
+		printf("%-9s %-16s %8s%20s%13s%11s\n", s[i].id, s[i].name, vs, date, clk, ic);
 	}
 }
 

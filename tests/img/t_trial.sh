@@ -85,11 +85,12 @@ done
 qemu-img create -q -f qcow2 tr-snap.qcow2 1M
 qemu-img snapshot -c first tr-snap.qcow2
 qemu-img snapshot -c second tr-snap.qcow2
+qemu-img snapshot -c a-name-longer-than-its-column tr-snap.qcow2
 qemu-img info tr-snap.qcow2 | sed -n '/^Snapshot list:/,/^Format/p' | grep -v '^Format' > "$T/snap.want"
 "$VMM_IMG" info tr-snap.qcow2 | sed -n '/^Snapshot list:/,/^Format/p' | grep -v '^Format' > "$T/snap.got"
 [ -s "$T/snap.want" ] && cmp -s "$T/snap.want" "$T/snap.got" && pass info-snapshots ||
 	fail info-snapshots "$(diff "$T/snap.want" "$T/snap.got" | head -4 | tr '\n' ' ')"
-check info-snapshots-json bash -c "'$VMM_IMG' info --output=json tr-snap.qcow2 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert [s[\"name\"] for s in d[\"snapshots\"]]==[\"first\",\"second\"]'"
+check info-snapshots-json bash -c "'$VMM_IMG' info --output=json tr-snap.qcow2 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert [s[\"name\"] for s in d[\"snapshots\"]]==[\"first\",\"second\",\"a-name-longer-than-its-column\"]'"
 
 # --help, the man page and the code agree: every option of every command's
 # usage line is in the man page's synopsis, and the code takes it
