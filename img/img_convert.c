@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "img.h"
+#include "img_output.h"
 #include "block/qcow2.h"
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -58,6 +59,7 @@ int img_convert(int argc, char **argv)
 	const char *ifmt = NULL, *ofmt = NULL;
 	struct qcow2_create_opts o = { 0 };
 	struct blk_image *in = NULL, *out = NULL;
+	struct img_output dst = { .fd = -1, .old_fd = -1 };
 	bool progress = false, compress = false;
 	uint64_t chunk, pos, gran = 4096;
 	uint8_t *buf = NULL;
@@ -93,19 +95,24 @@ int img_convert(int argc, char **argv)
 	if (img_open(argv[optind], ifmt, true, &in) < 0)
 		return 1;
 	o.size = in->size;
+	/* refused before anything is created: an input, its chain, or in use */
+	if (img_output_check(argv[optind + 1], "input", &in, 1) < 0 ||
+	    img_output_begin(&dst, argv[optind + 1]) < 0)
+		goto out;
 	if (!strcmp(ofmt, "raw")) {
-		rfd = open(argv[optind + 1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		rfd = dup(dst.fd);	/* the temporary file; one lock (OFD) for both fds */
 		if (rfd < 0 || ftruncate(rfd, (off_t)in->size) < 0) {
 			fprintf(stderr, "vmm-img: %s: %s\n", argv[optind + 1], strerror(errno));
 			goto out;
 		}
 		chunk = 1u << 20;
 	} else {
-		if (qcow2_create(argv[optind + 1], &o, err, sizeof(err)) < 0) {
+		if (qcow2_create_fd(dst.fd, argv[optind + 1], &o, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vmm-img: %s\n", err);
 			goto out;
 		}
-		if (img_open(argv[optind + 1], "qcow2", false, &out) < 0)
+		img_output_unlock_tmp(&dst);	/* the block layer locks it again */
+		if (img_open(dst.tmp, "qcow2", false, &out) < 0)
 			goto out;
 		chunk = gran = qcow2_of(out)->cluster_size;
 		if (!compress && chunk < (1u << 20))
@@ -146,6 +153,8 @@ int img_convert(int argc, char **argv)
 		goto out;
 	if (out && out->ops->flush(out) < 0)
 		goto out;
+	if (img_output_commit(&dst) < 0)	/* only now under the user's name */
+		goto out;
 	rc = 0;
 out:
 	if (rfd >= 0)
@@ -154,6 +163,7 @@ out:
 		blk_image_close(out);
 	if (in)
 		blk_image_close(in);
+	img_output_end(&dst);
 	free(buf);
 	return rc;
 }

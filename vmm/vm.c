@@ -203,6 +203,11 @@ static int devices_create(struct vm *vm, const struct vm_config *cfg)
 	ret = cfg->testdev ? testdev_create(vm, &vm->testdev) : 0;
 	if (ret)
 		return ret;
+	ret = disk_opts_check_distinct(cfg->disks, cfg->nr_disks, err, sizeof(err));
+	if (ret) {
+		log_err("%s", err);
+		return ret;
+	}
 	for (i = 0; i < cfg->nr_disks; i++) {
 		err[0] = '\0';
 		ret = virtio_blk_create(vm, &cfg->disks[i], &vm->disks[i], err, sizeof(err));

@@ -3,7 +3,9 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "block/block.h"
 
@@ -178,4 +180,53 @@ Test(disk_opts, failure_leaves_out_untouched_and_small_err_is_terminated)
 	cr_assert_eq(keep.cache, (enum disk_cache)0x33333333);
 	cr_assert_str_eq(tiny, "--disk:");
 	cr_assert_eq(disk_opts_parse("path=a,cache=bad", &keep, NULL, 0), -EINVAL);
+}
+
+/* Two --disk options on one file: named as such, not "in use by another process". */
+Test(disk_opts, same_file_twice)
+{
+	struct disk_opts d[3];
+	char dir[] = "/tmp/vmm-disk-opts-XXXXXX", a[64], l[64], h[64];
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(a, sizeof(a), "%s/a.img", dir);
+	snprintf(l, sizeof(l), "%s/link.img", dir);
+	snprintf(h, sizeof(h), "%s/hard.img", dir);
+	f = fopen(a, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	cr_assert_eq(symlink("a.img", l), 0);
+	cr_assert_eq(link(a, h), 0);
+	memset(d, 0, sizeof(d));
+	snprintf(d[0].path, sizeof(d[0].path), "%s", a);
+	snprintf(d[1].path, sizeof(d[1].path), "%s", a);
+	cr_assert_eq(disk_opts_check_distinct(d, 2, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "is given twice (disks 1 and 2)"), "%s", err);
+	cr_assert_null(strstr(err, "in use"), "%s", err);
+	snprintf(d[1].path, sizeof(d[1].path), "%s", l);
+	cr_assert_eq(disk_opts_check_distinct(d, 2, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "are the same file"), "%s", err);
+	snprintf(d[1].path, sizeof(d[1].path), "%s", h);
+	cr_assert_eq(disk_opts_check_distinct(d, 2, err, sizeof(err)), -EINVAL);
+	/* read-only users may share; one writer may not */
+	d[0].readonly = d[1].readonly = true;
+	cr_assert_eq(disk_opts_check_distinct(d, 2, err, sizeof(err)), 0, "%s", err);
+	d[1].readonly = false;
+	d[1].snapshot = true;		/* snapshot=on only reads its file */
+	cr_assert_eq(disk_opts_check_distinct(d, 2, err, sizeof(err)), 0, "%s", err);
+	/* distinct files, and a missing one (its open reports it), pass */
+	d[0].readonly = false;
+	d[1].snapshot = false;
+	snprintf(d[1].path, sizeof(d[1].path), "%s/other.img", dir);
+	snprintf(d[2].path, sizeof(d[2].path), "%s/missing.img", dir);
+	f = fopen(d[1].path, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	cr_assert_eq(disk_opts_check_distinct(d, 3, err, sizeof(err)), 0, "%s", err);
+	unlink(d[1].path);
+	unlink(h);
+	unlink(l);
+	unlink(a);
+	rmdir(dir);
 }

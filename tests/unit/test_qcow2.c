@@ -7,9 +7,13 @@ Test(qcow2, probe)
 	uint8_t b[8] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
 
 	cr_assert(qcow2_probe(b, 8));
+	/* the magic alone decides: a version vmm cannot read is still never raw */
 	b[7] = 9;
+	cr_assert(qcow2_probe(b, 8));
+	cr_assert(qcow2_probe(b, 4));
+	cr_assert_not(qcow2_probe(b, 3));
+	b[3] = 0xfa;
 	cr_assert_not(qcow2_probe(b, 8));
-	cr_assert_not(qcow2_probe(b, 4));
 }
 
 Test(qcow2, create_and_parse_header)

@@ -65,6 +65,12 @@ struct disk_opts {
  * On error returns -EINVAL and writes one line naming the key and value to err.
  */
 int disk_opts_parse(const char *arg, struct disk_opts *out, char *err, size_t errlen);
+/*
+ * Refuses two of the n disks naming one file (symlinks and hard links
+ * count) unless both only read it: -EINVAL and one line in err.
+ */
+int disk_opts_check_distinct(const struct disk_opts *d, unsigned int n, char *err,
+			     size_t errlen);
 
 /* ---- synchronous image access ---- */
 
@@ -125,6 +131,16 @@ int blk_image_open(const char *path, enum disk_format fmt, bool readonly,
 int blk_image_open_opts(const struct disk_opts *o, struct blk_image **out,
 			char *err, size_t errlen);
 void blk_image_close(struct blk_image *img);
+/* The file behind an open image (st_dev/st_ino say which file it is). 0 or -errno. */
+struct stat;
+int blk_image_stat(const struct blk_image *img, struct stat *st);
+/*
+ * Finds path's format from its first bytes: qcow2; raw when it looks like
+ * nothing known (*guessed set: the caller should warn); an error naming what
+ * was found for a qcow v1 image or a known format vmm does not read.
+ */
+int blk_probe_file(const char *path, enum disk_format *fmt, bool *guessed,
+		   char *err, size_t errlen);
 
 /*
  * snapshot=on: creates a temporary qcow2 overlay on top of base_path (opened

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "block/block.h"
 
@@ -293,4 +294,41 @@ int disk_opts_parse(const char *arg, struct disk_opts *out, char *err, size_t er
 out:
 	free(elem);
 	return ret;
+}
+
+static bool disk_writes(const struct disk_opts *d)
+{
+	return !d->readonly && !d->snapshot;	/* snapshot=on opens the file read-only */
+}
+
+/*
+ * Two --disk options naming one file (a symlink or hard link counts: same
+ * st_dev/st_ino) would make the second open fail on the first one's lock
+ * with a misleading "in use by another process".  Read-only users may share.
+ */
+int disk_opts_check_distinct(const struct disk_opts *d, unsigned int n, char *err,
+			     size_t errlen)
+{
+	for (unsigned int i = 1; i < n; i++) {
+		struct stat a, b;
+
+		if (stat(d[i].path, &b) < 0)
+			continue;	/* the open says what is wrong with it */
+		for (unsigned int j = 0; j < i; j++) {
+			if (stat(d[j].path, &a) < 0 || a.st_dev != b.st_dev ||
+			    a.st_ino != b.st_ino || (!disk_writes(&d[i]) && !disk_writes(&d[j])))
+				continue;
+			if (!strcmp(d[i].path, d[j].path))
+				snprintf(err, errlen, "--disk: %s is given twice (disks %u and %u); "
+					 "give each disk its own image, or make both readonly=on",
+					 d[i].path, j + 1, i + 1);
+			else
+				snprintf(err, errlen, "--disk: %s and %s are the same file (disks %u "
+					 "and %u; one is a link to the other); give each disk its "
+					 "own image, or make both readonly=on", d[j].path, d[i].path,
+					 j + 1, i + 1);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }

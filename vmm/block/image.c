@@ -257,42 +257,94 @@ static int blk_lock(int fd, const char *path, bool readonly, char *err, size_t e
 	return 0;
 }
 
-static bool looks_like_qcow2(const uint8_t *buf, size_t len)
+/*
+ * Formats vmm does not read but must not mistake for raw: a guest handed
+ * their metadata read-write could corrupt them, or read what it should not.
+ */
+static const struct blk_magic {
+	const char *name;
+	unsigned int off, len;
+	const char *magic;
+} blk_foreign[] = {
+	{ "vmdk", 0, 4, "KDMV" },
+	{ "vmdk (descriptor file)", 0, 21, "# Disk DescriptorFile" },
+	{ "vdi", 64, 4, "\x7f\x10\xda\xbe" },
+	{ "vhdx", 0, 8, "vhdxfile" },
+	{ "vpc (vhd)", 0, 8, "conectix" },
+	{ "qed", 0, 4, "QED\0" },
+	{ "luks", 0, 6, "LUKS\xba\xbe" },
+	{ "parallels", 0, 16, "WithoutFreeSpace" },
+	{ "parallels", 0, 16, "WithouFreSpacExt" },
+	{ "bochs", 0, 22, "Bochs Virtual HD Image" },
+};
+
+static bool has_qcow_magic(const uint8_t *buf, size_t len)
 {
 	return len >= 4 && buf[0] == 'Q' && buf[1] == 'F' && buf[2] == 'I' && buf[3] == 0xfb;
 }
 
-static int blk_probe(int fd, const char *path, const struct blk_format **fmt,
-		     char *err, size_t errlen)
+int blk_probe_file(const char *path, enum disk_format *fmt, bool *guessed,
+		   char *err, size_t errlen)
 {
 	uint8_t buf[BLK_PROBE_BYTES];
-	ssize_t n;
+	size_t got = 0;
+	int fd, ret = 0;
 
-	do {
-		n = pread(fd, buf, sizeof(buf), 0);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		int ret = -errno;
-
-		snprintf(err, errlen, "cannot read disk image %s to find its format: %s",
-			 path, strerror(-ret));
+	*guessed = false;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open disk image %s: %s", path, strerror(-ret));
 		return ret;
 	}
-	if (&blk_format_qcow2 && blk_format_qcow2.probe &&
-	    blk_format_qcow2.probe(buf, (size_t)n)) {
-		*fmt = &blk_format_qcow2;
-		return 0;
+	while (got < sizeof(buf)) {
+		ssize_t n = pread(fd, buf + got, sizeof(buf) - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot read disk image %s to find its format: %s",
+				 path, strerror(-ret));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
 	}
-	if (!&blk_format_qcow2 && looks_like_qcow2(buf, (size_t)n)) {
-		snprintf(err, errlen, "disk image %s is qcow2, but this build has no qcow2 "
-			 "support", path);
-		return -ENOTSUP;
+	if (has_qcow_magic(buf, got)) {
+		uint32_t v = got >= 8 ? (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 |
+					(uint32_t)buf[6] << 8 | buf[7] : 0;
+
+		/* never raw: the header's own checks name what is wrong with it */
+		if (v == 1) {
+			snprintf(err, errlen, "disk image %s is a qcow version 1 image, which is "
+				 "not supported (convert it: qemu-img convert -O qcow2)", path);
+			ret = -ENOTSUP;
+		} else if (!&blk_format_qcow2) {
+			snprintf(err, errlen, "disk image %s is qcow2, but this build has no qcow2 "
+				 "support", path);
+			ret = -ENOTSUP;
+		} else {
+			*fmt = DISK_FORMAT_QCOW2;
+		}
+		goto out;
 	}
-	log_warn("disk image %s: no format given, probed as raw; probing is unsafe for an "
-		 "untrusted raw image (its guest can write a qcow2 header into it): "
-		 "add format=raw to turn probing off", path);
-	*fmt = &blk_format_raw;
-	return 0;
+	for (size_t i = 0; i < sizeof(blk_foreign) / sizeof(blk_foreign[0]); i++) {
+		const struct blk_magic *m = &blk_foreign[i];
+
+		if (got >= m->off + m->len && !memcmp(buf + m->off, m->magic, m->len)) {
+			snprintf(err, errlen, "disk image %s is a %s image, which is not supported "
+				 "(convert it to qcow2 or raw with qemu-img convert)", path, m->name);
+			ret = -ENOTSUP;
+			goto out;
+		}
+	}
+	*fmt = DISK_FORMAT_RAW;
+	*guessed = true;
+out:
+	close(fd);
+	return ret;
 }
 
 static int blk_pick_format(enum disk_format id, const char *path,
@@ -346,9 +398,18 @@ int blk_image_open(const char *path, enum disk_format fmt, bool readonly,
 	if (ret)
 		goto err_lock;
 	if (!format) {
-		ret = blk_probe(lock_fd, path, &format, err, errlen);
+		enum disk_format id;
+		bool guessed;
+
+		ret = blk_probe_file(path, &id, &guessed, err, errlen);
+		if (ret == 0)
+			ret = blk_pick_format(id, path, &format, err, errlen);
 		if (ret)
 			goto err_lock;
+		if (guessed)
+			log_warn("disk image %s: no format given, probed as raw; probing is unsafe "
+				 "for an untrusted raw image (its guest can write a qcow2 header "
+				 "into it): add format=raw to turn probing off", path);
 	}
 	ret = format->open(path, readonly, cache, &inner, err, errlen);
 	if (ret)
@@ -386,6 +447,16 @@ int blk_image_open_opts(const struct disk_opts *o, struct blk_image **out,
 		return -ENOTSUP;
 	}
 	return blk_snapshot_open(o->path, o->format, o->cache, out, err, errlen);
+}
+
+int blk_image_stat(const struct blk_image *img, struct stat *st)
+{
+	const struct blk_locked *l;
+
+	if (img->ops != &locked_ops)
+		return stat(img->path, st) ? -errno : 0;
+	l = (const struct blk_locked *)((const char *)img - offsetof(struct blk_locked, img));
+	return fstat(l->lock_fd, st) ? -errno : 0;
 }
 
 void blk_image_close(struct blk_image *img)

@@ -140,6 +140,27 @@ int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
 		      uint64_t file_size, char *err, size_t errlen);
 int qcow2_write_header_fields(struct qcow2 *q);
 int qcow2_chain_check(const char *path, char *err, size_t errlen);
+/* One internal snapshot's table entry (what info shows). */
+struct qcow2_snapshot {
+	uint64_t l1_table_offset;
+	uint32_t l1_size;
+	uint32_t date_sec, date_nsec;
+	uint64_t vm_clock_nsec;
+	uint64_t vm_state_size;
+	uint64_t icount;		/* UINT64_MAX: not recorded */
+	char id[64];			/* truncated to fit, NUL-terminated */
+	char name[256];
+};
+#define QCOW2_SNAPSHOT_FIXED	40u		/* entry bytes before the extra data */
+#define QCOW2_SNAPSHOT_MAX	(40u + 1024u + 2u * 65535u + 7u)	/* largest valid entry */
+#define QCOW2_MAX_SNAPSHOTS	65536u
+/*
+ * Parses the snapshot table entry at buf (len bytes readable): 0 with
+ * *used = its 8-byte aligned length, or -EINVAL if it does not fit in len
+ * or its extra data is over 1024 bytes.
+ */
+int qcow2_snapshot_parse(const uint8_t *buf, size_t len, struct qcow2_snapshot *s,
+			 size_t *used);
 void qcow2_backing_path(const char *image, const char *backing, char *out, size_t outlen);
 /* Opens a backing file read-only (raw or qcow2, probed unless fmt given). */
 int qcow2_open_any(const char *path, const char *fmt, bool readonly,
@@ -234,6 +255,8 @@ struct qcow2_create_opts {
 	const char *backing_fmt;	/* NULL: none */
 };
 int qcow2_create(const char *path, const struct qcow2_create_opts *o, char *err, size_t errlen);
+int qcow2_create_fd(int fd, const char *path, const struct qcow2_create_opts *o,
+		    char *err, size_t errlen);
 int qcow2_resize(struct blk_image *img, uint64_t new_size, char *err, size_t errlen);
 
 /* qcow2_check.c */

@@ -12,11 +12,16 @@
 
 #include "block/qcow2.h"
 
-int qcow2_create(const char *path, const struct qcow2_create_opts *o, char *err, size_t errlen)
+/*
+ * Writes a new, empty qcow2 image into fd (a file the caller created and
+ * locked; its old contents, if any, are replaced).  name is for messages.
+ */
+int qcow2_create_fd(int fd, const char *path, const struct qcow2_create_opts *o,
+		    char *err, size_t errlen)
 {
 	uint64_t cs = o->cluster_size ? o->cluster_size : 65536, l2e, l1_size, lc, tc = 1, nb = 1, n;
 	uint32_t cbits = 0;
-	int version = o->version ? o->version : 3, fd, ret = 0;
+	int version = o->version ? o->version : 3, ret = 0;
 	size_t hlen = version == 3 ? 112 : 72, p;
 	uint8_t *buf = NULL;
 
@@ -38,9 +43,7 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *o, char *err,
 			 path, QCOW2_MAX_L1_BYTES);
 		return -EINVAL;
 	}
-	lc = (l1_size * 8 + cs - 1) / cs;
-	if (!lc)
-		lc = 1;
+	lc = (l1_size * 8 + cs - 1) / cs;	/* size 0: no L1 at all, as qemu-img */
 	for (;;) {			/* header + table + blocks + L1, self-covering */
 		uint64_t rpb = cs * 8 / 16, nb2, tc2;
 
@@ -60,7 +63,7 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *o, char *err,
 	qcow2_put32(buf + 20, cbits);
 	qcow2_put64(buf + 24, o->size);
 	qcow2_put32(buf + 36, (uint32_t)l1_size);
-	qcow2_put64(buf + 40, (1 + tc + nb) * cs);
+	qcow2_put64(buf + 40, lc ? (1 + tc + nb) * cs : 0);
 	qcow2_put64(buf + 48, cs);
 	qcow2_put32(buf + 56, (uint32_t)tc);
 	if (version == 3) {
@@ -93,19 +96,36 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *o, char *err,
 		qcow2_put64(buf + cs + i * 8, (1 + tc + i) * cs);
 	for (uint64_t c = 0; c < n; c++)	/* 16-bit refcount 1 */
 		buf[(1 + tc) * cs + c * 2 + 1] = 1;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
-		goto out;
-	}
-	if (pwrite(fd, buf, n * cs, 0) != (ssize_t)(n * cs) || fsync(fd) < 0) {
+	if (pwrite(fd, buf, n * cs, 0) != (ssize_t)(n * cs) || ftruncate(fd, (off_t)(n * cs)) < 0 ||
+	    fsync(fd) < 0) {
 		ret = errno ? -errno : -EIO;
 		snprintf(err, errlen, "%s: write failed: %s", path, strerror(-ret));
 	}
-	close(fd);
 out:
 	free(buf);
+	return ret;
+}
+
+/* Creates (or replaces) path: locked before it is truncated, refused if in use. */
+int qcow2_create(const char *path, const struct qcow2_create_opts *o, char *err, size_t errlen)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd, ret;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0 && (errno == EAGAIN || errno == EACCES)) {
+		snprintf(err, errlen, "%s: in use by another process (locked); not overwritten",
+			 path);
+		close(fd);
+		return -EBUSY;
+	}
+	ret = qcow2_create_fd(fd, path, o, err, errlen);
+	close(fd);
 	return ret;
 }
 
@@ -139,6 +159,10 @@ int qcow2_resize(struct blk_image *img, uint64_t new_size, char *err, size_t err
 		ret = qcow2_sync(q);
 	if (ret == 0)
 		img->size = q->img.size = new_size;
+	else if (ret == -EFBIG)
+		snprintf(err, errlen, "%s: %llu bytes need an L1 table over %u bytes with %u-byte "
+			 "clusters; convert to a larger cluster_size first", img->path,
+			 (unsigned long long)new_size, QCOW2_MAX_L1_BYTES, q->cluster_size);
 	else
 		snprintf(err, errlen, "%s: resize failed: %s", img->path, strerror(-ret));
 	pthread_mutex_unlock(&q->lock);

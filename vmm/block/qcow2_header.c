@@ -18,12 +18,13 @@
 
 #pragma weak blk_image_open
 
+/*
+ * The magic alone decides: a version we cannot read (qcow v1, v4) is still
+ * not raw, and opening it as qcow2 gives the error that names it.
+ */
 bool qcow2_probe(const uint8_t *buf, size_t len)
 {
-	if (len < 8)
-		return false;
-	return qcow2_be32(buf) == QCOW2_MAGIC &&
-	       (qcow2_be32(buf + 4) == 2 || qcow2_be32(buf + 4) == 3);
+	return len >= 4 && qcow2_be32(buf) == QCOW2_MAGIC;
 }
 
 static bool range_in_file(uint64_t off, uint64_t len, uint64_t fsize)
@@ -94,6 +95,11 @@ int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
 		return -EINVAL;
 	}
 	h->version = qcow2_be32(b + 4);
+	if (h->version == 1) {
+		snprintf(err, errlen, "%s: is a qcow version 1 image, which is not supported "
+			 "(convert it: qemu-img convert -O qcow2)", name);
+		return -ENOTSUP;
+	}
 	if (h->version != 2 && h->version != 3) {
 		snprintf(err, errlen, "%s: qcow2 version %u is not supported (only 2 and 3)",
 			 name, h->version);
@@ -179,6 +185,8 @@ int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
 		snprintf(err, errlen, "%s: qcow2 virtual size %" PRIu64 " is absurd", name, h->size);
 		return -EINVAL;
 	}
+	/* qemu reads a virtual size in whole 512-byte sectors, rounded down: so does vmm */
+	h->size &= ~511ull;
 	l2_entries = cs / 8;
 	need_l1 = (h->size + cs * l2_entries - 1) / (cs * l2_entries);
 	if (h->l1_size < need_l1 || (uint64_t)h->l1_size * 8 > QCOW2_MAX_L1_BYTES) {
@@ -247,6 +255,51 @@ int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
 		ext_end = fsize;
 	return parse_extensions(fd, name, h, h->version == 3 ? h->header_length : 72,
 				ext_end, err, errlen);
+}
+
+static void copy_str(char *dst, size_t cap, const uint8_t *src, size_t len)
+{
+	size_t n = len < cap - 1 ? len : cap - 1;
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	for (size_t i = 0; i < n; i++)	/* a NUL or control byte would cut or garble output */
+		if ((unsigned char)dst[i] < 0x20)
+			dst[i] = '?';
+}
+
+int qcow2_snapshot_parse(const uint8_t *buf, size_t len, struct qcow2_snapshot *s,
+			 size_t *used)
+{
+	uint32_t extra, id_len, name_len;
+	uint64_t total;
+
+	if (len < QCOW2_SNAPSHOT_FIXED)
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	s->l1_table_offset = qcow2_be64(buf);
+	s->l1_size = qcow2_be32(buf + 8);
+	id_len = (uint32_t)buf[12] << 8 | buf[13];
+	name_len = (uint32_t)buf[14] << 8 | buf[15];
+	s->date_sec = qcow2_be32(buf + 16);
+	s->date_nsec = qcow2_be32(buf + 20);
+	s->vm_clock_nsec = qcow2_be64(buf + 24);
+	s->vm_state_size = qcow2_be32(buf + 32);
+	extra = qcow2_be32(buf + 36);
+	s->icount = UINT64_MAX;
+	if (extra > 1024)
+		return -EINVAL;
+	total = (QCOW2_SNAPSHOT_FIXED + (uint64_t)extra + id_len + name_len + 7) & ~7ull;
+	if (total > len && QCOW2_SNAPSHOT_FIXED + (uint64_t)extra + id_len + name_len > len)
+		return -EINVAL;
+	if (extra >= 8)
+		s->vm_state_size = qcow2_be64(buf + QCOW2_SNAPSHOT_FIXED);
+	if (extra >= 24)
+		s->icount = qcow2_be64(buf + QCOW2_SNAPSHOT_FIXED + 16);
+	copy_str(s->id, sizeof(s->id), buf + QCOW2_SNAPSHOT_FIXED + extra, id_len);
+	copy_str(s->name, sizeof(s->name), buf + QCOW2_SNAPSHOT_FIXED + extra + id_len, name_len);
+	*used = (size_t)total;
+	return 0;
 }
 
 /* Writes the mutable header fields (size, L1, refcount table, features). */

@@ -326,11 +326,104 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off, bool *reused)
 	return 0;
 }
 
+/*
+ * Refcount blocks for every range a run of n clusters from *e (the end of
+ * the file) covers, placed together in front of the run; *e moves past
+ * them.  Left to ensure_block, each block would sit at the start of its
+ * own range, inside the run, and no run longer than one range (255
+ * clusters of 512 bytes) could ever be contiguous.
+ */
+static int reserve_blocks(struct qcow2 *q, uint64_t *e, uint64_t n)
+{
+	uint64_t cs = q->cluster_size, mask = (1ull << q->rb_bits) - 1, m = 0, first, last, k;
+	uint64_t *idx = NULL, rc;
+	uint8_t *bufs = NULL;
+	size_t bo, bl;
+	int ret;
+
+	for (;;) {			/* m blocks, then the run: which ranges lack a block? */
+		uint64_t miss = 0;
+
+		first = *e >> q->rb_bits;
+		last = (*e + m + n - 1) >> q->rb_bits;
+		if (last >= q->rt_entries) {
+			ret = grow_table(q, last, 0);
+			if (ret < 0)
+				return ret;
+			*e = end_cluster(q);
+			continue;
+		}
+		for (uint64_t r = first; r <= last; r++)
+			miss += !q->rt[r];
+		if (miss == m)
+			break;
+		m = miss;
+	}
+	if (!m)
+		return 0;
+	for (k = 0; k < m; k++) {	/* clusters past the end may still hold a refcount */
+		ret = qcow2_get_refcount(q, *e + k, &rc);
+		if (ret < 0 || rc)
+			return ret;	/* the caller's slow path copes */
+	}
+	idx = calloc(m, sizeof(*idx));
+	bufs = qcow2_alloc_aligned(m * cs);
+	if (!idx || !bufs) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	memset(bufs, 0, m * cs);
+	k = 0;
+	for (uint64_t r = first; r <= last; r++)
+		if (!q->rt[r])
+			idx[k++] = r;
+	/* each new block counts the new blocks in its range; older blocks first */
+	for (uint64_t j = 0; j < m; j++) {
+		uint64_t p = *e + j;
+
+		for (k = 0; k < m && idx[k] != p >> q->rb_bits; k++)
+			;
+		if (k < m) {
+			rb_set(q, bufs + k * cs, p & mask, 1, &bo, &bl);
+		} else {
+			ret = qcow2_update_refcount(q, p, 1);
+			if (ret < 0)
+				goto out;
+		}
+	}
+	for (k = 0; k < m; k++) {
+		qcow2_cache_drop(&q->rbc, (*e + k) * cs);
+		ret = qcow2_pwrite(q, QCOW2_IO_REFBLOCK, bufs + k * cs, cs, (*e + k) * cs);
+		if (ret < 0)
+			goto out;
+	}
+	ret = qcow2_sync(q);		/* the blocks before the table entries naming them */
+	for (k = 0; k < m && ret == 0; k++) {
+		q->rt[idx[k]] = (*e + k) * cs;
+		ret = qcow2_entry_write(q, QCOW2_IO_REFTABLE, q->rt, q->rt_entries,
+					q->h.refcount_table_offset, idx[k]);
+		if (ret < 0)
+			q->rt[idx[k]] = 0;
+	}
+	if (ret == 0)
+		*e += m;
+out:
+	free(idx);
+	free(bufs);
+	return ret;
+}
+
 /* n contiguous clusters past the end of the file, refcounts set and synced. */
 int qcow2_alloc_run(struct qcow2 *q, uint64_t n, uint64_t *host_off)
 {
 	uint64_t e = end_cluster(q), c, rc;
 	int ret;
+
+	if (n > 1) {
+		ret = reserve_blocks(q, &e, n);
+		if (ret < 0)
+			return ret;
+	}
 
 	for (int tries = 0; tries < 4096; tries++) {
 		bool ok = true;
