@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * vmm-img convert: copies the virtual disk of IN into a new OUT image,
- * skipping zero ranges (sparse), optionally writing compressed clusters.
+ * vmm-img convert: copies the virtual disk of IN into a new OUT image.
+ * Reads only what the input's block status calls data (through its backing
+ * chain: the output is flattened), leaves zeros unwritten (holes in raw,
+ * unallocated clusters in qcow2), optionally writes compressed clusters,
+ * and syncs the output once, at the end.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,41 +17,139 @@
 #include "img.h"
 #include "block/qcow2.h"
 
+/* Zero test that runs at memcmp's speed: byte 0 is zero and every byte equals the next. */
 static bool all_zero(const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
+	return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
 }
 
-/* Writes the non-zero runs of buf (granule gran) to the raw fd or the image. */
-static int write_runs(int rfd, struct blk_image *out, uint8_t *buf, uint64_t n, uint64_t pos,
-		      uint64_t gran)
+/* The output being written: a raw fd or an image, and its zero granule. */
+struct conv_out {
+	int rfd;
+	struct blk_image *img;
+	uint64_t gran;		/* a zero run this long (and aligned) is left unwritten */
+	bool compress;
+};
+
+/* qemu-img's progress: stdout, "    (NN.NN/100%)\r" each time it moves by 1%. */
+struct conv_progress {
+	bool on;
+	double last;
+};
+
+static void progress_show(struct conv_progress *p, uint64_t done, uint64_t total)
 {
-	uint64_t i = 0;
+	double pct = total ? 100.0 * (double)done / (double)total : 100.0;
+
+	if (!p->on || (pct - p->last < 1.0 && pct < 100.0 && p->last >= 0))
+		return;
+	p->last = pct;
+	printf("    (%.2f/100%%)\r", pct);
+	fflush(stdout);
+}
+
+/*
+ * Writes the non-zero granules of buf (n bytes of the disk at pos, pos a
+ * multiple of the granule): a fresh output reads as zeros where nothing is
+ * written (raw: a hole; qcow2: an unallocated cluster), so zeros cost nothing.
+ */
+static int write_runs(struct conv_out *o, uint8_t *buf, uint64_t n, uint64_t pos)
+{
+	uint64_t g = o->gran, i = 0;
 
 	while (i < n) {
 		uint64_t start, k;
 
-		while (i < n && all_zero(buf + i, n - i < gran ? n - i : gran))
-			i += gran;
+		while (i < n && all_zero(buf + i, n - i < g ? n - i : g))
+			i += g;
 		if (i >= n)
 			break;
 		start = i;
-		while (i < n && !all_zero(buf + i, n - i < gran ? n - i : gran))
-			i += gran;
+		if (o->compress) {	/* one cluster at a time, the last one padded */
+			int ret;
+
+			if (n - i < g)
+				memset(buf + n, 0, g - (n - i));
+			i += g;
+			ret = qcow2_write_compressed(o->img, pos + start, buf + start);
+			if (ret < 0)
+				return ret;
+			continue;
+		}
+		while (i < n && !all_zero(buf + i, n - i < g ? n - i : g))
+			i += g;
 		k = (i < n ? i : n) - start;
-		if (rfd >= 0) {
-			if (pwrite(rfd, buf + start, k, (off_t)(pos + start)) != (ssize_t)k)
-				return errno ? -errno : -EIO;
+		if (o->rfd >= 0) {
+			ssize_t w = pwrite(o->rfd, buf + start, k, (off_t)(pos + start));
+
+			if (w != (ssize_t)k)
+				return w < 0 ? -errno : -EIO;
 		} else {
 			struct iovec v = { buf + start, k };
-			int ret = out->ops->pwritev(out, &v, 1, pos + start);
+			int ret = o->img->ops->pwritev(o->img, &v, 1, pos + start);
 
 			if (ret < 0)
 				return ret;
 		}
+	}
+	return 0;
+}
+
+#define CONV_CHUNK	(2u << 20)
+
+/*
+ * The copy loop: asks the input which ranges hold data (through its backing
+ * chain, so the output is flattened), skips the ones that read as zeros,
+ * and reads the rest in large chunks.  Every step starts on a granule
+ * boundary, so zero granules and compressed clusters line up.
+ */
+static int copy_disk(struct blk_image *in, struct conv_out *o, uint8_t *buf, uint64_t chunk,
+		     struct conv_progress *p, const char *in_name, const char *out_name)
+{
+	uint64_t size = in->size, g = o->gran, pos = 0, run, end;
+	int st, ret;
+
+	progress_show(p, 0, size);
+	while (pos < size) {
+		st = blk_block_status(in, pos, size - pos, &run);
+		if (st < 0) {
+			fprintf(stderr, "vmm-img: %s: cannot map the range at %llu: %s\n", in_name,
+				(unsigned long long)pos, strerror(-st));
+			return st;
+		}
+		end = pos + run;
+		if ((st & BLK_STATUS_ZERO) && (end == size || (end & ~(g - 1)) > pos)) {
+			pos = end == size ? size : end & ~(g - 1);
+			progress_show(p, pos, size);
+			continue;
+		}
+		/* data, or zeros inside one granule: copy whole granules */
+		end = (end + g - 1) & ~(g - 1);
+		if (end > size)
+			end = size;
+		while (pos < end) {
+			uint64_t n = end - pos < chunk ? end - pos : chunk;
+			struct iovec v = { buf, n };
+
+			ret = in->ops->preadv(in, &v, 1, pos);
+			if (ret < 0) {
+				fprintf(stderr, "vmm-img: %s: read at %llu failed: %s\n", in_name,
+					(unsigned long long)pos, strerror(-ret));
+				return ret;
+			}
+			ret = write_runs(o, buf, n, pos);
+			if (ret < 0) {
+				fprintf(stderr, "vmm-img: %s: write at %llu failed: %s\n", out_name,
+					(unsigned long long)pos, strerror(-ret));
+				return ret;
+			}
+			pos += n;
+			progress_show(p, pos, size);
+		}
+	}
+	if (p->on) {
+		printf("    (100.00/100%%)\r\n");
+		fflush(stdout);
 	}
 	return 0;
 }
@@ -58,16 +159,18 @@ int img_convert(int argc, char **argv)
 	const char *ifmt = NULL, *ofmt = NULL;
 	struct qcow2_create_opts o = { 0 };
 	struct blk_image *in = NULL, *out = NULL;
-	bool progress = false, compress = false;
-	uint64_t chunk, pos, gran = 4096;
+	bool compress = false;
+	struct conv_progress prog = { .on = false, .last = -1.0 };
+	struct conv_out co;
+	uint64_t chunk, gran = 4096;
 	uint8_t *buf = NULL;
 	char err[1024];
-	int c, rfd = -1, rc = 1;
+	int c, ret, rfd = -1, rc = 1;
 
 	optind = 1;
 	while ((c = getopt(argc, argv, "pcf:O:o:")) != -1) {
 		switch (c) {
-		case 'p': progress = true; break;
+		case 'p': prog.on = true; break;
 		case 'c': compress = true; break;
 		case 'f': ifmt = optarg; break;
 		case 'O': ofmt = optarg; break;
@@ -111,41 +214,29 @@ int img_convert(int argc, char **argv)
 		if (!compress && chunk < (1u << 20))
 			chunk = 1u << 20;
 	}
+	/* the output is not in place until complete: no syncs but the one at the end */
+	if (out)
+		qcow2_of(out)->img.cache = DISK_CACHE_UNSAFE;
+	chunk = gran > CONV_CHUNK ? gran : CONV_CHUNK;
 	buf = malloc(chunk);
 	if (!buf)
 		goto out;
-	for (pos = 0; pos < in->size; pos += chunk) {
-		uint64_t n = in->size - pos < chunk ? in->size - pos : chunk;
-		struct iovec v = { buf, n };
-		int ret = in->ops->preadv(in, &v, 1, pos);
-
+	co = (struct conv_out){ .rfd = rfd, .img = out, .gran = gran, .compress = compress };
+	if (copy_disk(in, &co, buf, chunk, &prog, argv[optind], argv[optind + 1]) < 0)
+		goto out;
+	if (rfd >= 0 && fdatasync(rfd) < 0) {
+		fprintf(stderr, "vmm-img: %s: sync failed: %s\n", argv[optind + 1], strerror(errno));
+		goto out;
+	}
+	if (out) {
+		qcow2_of(out)->img.cache = DISK_CACHE_WRITEBACK;
+		ret = out->ops->flush(out);
 		if (ret < 0) {
-			fprintf(stderr, "vmm-img: %s: read at %llu failed: %s\n", argv[optind],
-				(unsigned long long)pos, strerror(-ret));
-			goto out;
-		}
-		if (progress)
-			fprintf(stderr, "    (%.2f/100%%)\r", 100.0 * (double)pos / (double)in->size);
-		if (compress) {
-			if (all_zero(buf, n))
-				continue;
-			memset(buf + n, 0, chunk - n);
-			ret = qcow2_write_compressed(out, pos, buf);
-		} else {
-			ret = write_runs(rfd, out, buf, n, pos, gran);
-		}
-		if (ret < 0) {
-			fprintf(stderr, "vmm-img: %s: write at %llu failed: %s\n", argv[optind + 1],
-				(unsigned long long)pos, strerror(-ret));
+			fprintf(stderr, "vmm-img: %s: sync failed: %s\n", argv[optind + 1],
+				strerror(-ret));
 			goto out;
 		}
 	}
-	if (progress)
-		fprintf(stderr, "    (100.00/100%%)\n");
-	if (rfd >= 0 && fdatasync(rfd) < 0)
-		goto out;
-	if (out && out->ops->flush(out) < 0)
-		goto out;
 	rc = 0;
 out:
 	if (rfd >= 0)
