@@ -29,7 +29,25 @@ struct conv_out {
 	struct blk_image *img;
 	uint64_t gran;		/* a zero run this long (and aligned) is left unwritten */
 	bool compress;
+	bool nosync;		/* -t unsafe: no sync at all */
+	int wb_fd;		/* the file written: start its writeback early */
+	uint64_t unkicked;	/* bytes written since the last writeback kick */
 };
+
+#define CONV_WRITEBACK	(32u << 20)
+
+/*
+ * Starts writing back what is dirty every CONV_WRITEBACK bytes, so that the
+ * disk works while we copy and the one fdatasync at the end has little left.
+ */
+static void writeback_kick(struct conv_out *o, uint64_t n)
+{
+	o->unkicked += n;
+	if (o->nosync || o->unkicked < CONV_WRITEBACK)
+		return;
+	o->unkicked = 0;
+	sync_file_range(o->wb_fd, 0, 0, SYNC_FILE_RANGE_WRITE);	/* a hint: errors come at the sync */
+}
 
 /* qemu-img's progress: stdout, "    (NN.NN/100%)\r" each time it moves by 1%. */
 struct conv_progress {
@@ -91,6 +109,7 @@ static int write_runs(struct conv_out *o, uint8_t *buf, uint64_t n, uint64_t pos
 			if (ret < 0)
 				return ret;
 		}
+		writeback_kick(o, k);
 	}
 	return 0;
 }
@@ -159,7 +178,7 @@ int img_convert(int argc, char **argv)
 	const char *ifmt = NULL, *ofmt = NULL;
 	struct qcow2_create_opts o = { 0 };
 	struct blk_image *in = NULL, *out = NULL;
-	bool compress = false;
+	bool compress = false, nosync = false;
 	struct conv_progress prog = { .on = false, .last = -1.0 };
 	struct conv_out co;
 	uint64_t chunk, gran = 4096;
@@ -168,12 +187,20 @@ int img_convert(int argc, char **argv)
 	int c, ret, rfd = -1, rc = 1;
 
 	optind = 1;
-	while ((c = getopt(argc, argv, "pcf:O:o:")) != -1) {
+	while ((c = getopt(argc, argv, "pcf:O:o:t:")) != -1) {
 		switch (c) {
 		case 'p': prog.on = true; break;
 		case 'c': compress = true; break;
 		case 'f': ifmt = optarg; break;
 		case 'O': ofmt = optarg; break;
+		case 't':
+			if (strcmp(optarg, "writeback") && strcmp(optarg, "unsafe")) {
+				fprintf(stderr, "vmm-img convert: -t %s: cache modes are writeback "
+					"(sync at the end) and unsafe (no sync)\n", optarg);
+				return 1;
+			}
+			nosync = !strcmp(optarg, "unsafe");
+			break;
 		case 'o':
 			if (img_parse_o(optarg, &o.cluster_size, &o.version) < 0)
 				return 1;
@@ -182,7 +209,8 @@ int img_convert(int argc, char **argv)
 		}
 	}
 	if (optind + 2 != argc || !ofmt) {
-		fprintf(stderr, "vmm-img convert: usage: convert [-p] [-c] [-f FMT] -O FMT IN OUT\n");
+		fprintf(stderr, "vmm-img convert: usage: convert [-p] [-c] [-t CACHE] [-f FMT] "
+			"-O FMT IN OUT\n");
 		return 1;
 	}
 	if (strcmp(ofmt, "raw") && strcmp(ofmt, "qcow2")) {
@@ -221,14 +249,15 @@ int img_convert(int argc, char **argv)
 	buf = malloc(chunk);
 	if (!buf)
 		goto out;
-	co = (struct conv_out){ .rfd = rfd, .img = out, .gran = gran, .compress = compress };
+	co = (struct conv_out){ .rfd = rfd, .img = out, .gran = gran, .compress = compress,
+				.nosync = nosync, .wb_fd = out ? qcow2_of(out)->fd : rfd };
 	if (copy_disk(in, &co, buf, chunk, &prog, argv[optind], argv[optind + 1]) < 0)
 		goto out;
-	if (rfd >= 0 && fdatasync(rfd) < 0) {
+	if (rfd >= 0 && !nosync && fdatasync(rfd) < 0) {
 		fprintf(stderr, "vmm-img: %s: sync failed: %s\n", argv[optind + 1], strerror(errno));
 		goto out;
 	}
-	if (out) {
+	if (out && !nosync) {
 		qcow2_of(out)->img.cache = DISK_CACHE_WRITEBACK;
 		ret = out->ops->flush(out);
 		if (ret < 0) {
