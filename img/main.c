@@ -19,7 +19,7 @@ static const char usage[] =
 	"  create [-f raw|qcow2] [-b BACKING [-F FMT]] [-o cluster_size=N,compat=0.10|1.1] FILE [SIZE]\n"
 	"  info [--output=human|json] [--backing-chain] FILE\n"
 	"  check [-r leaks] FILE      exit 0 clean, 2 corruptions, 3 leaks only, 1 error\n"
-	"  convert [-p] [-c] [-f FMT] -O FMT [-o cluster_size=N] IN OUT\n"
+	"  convert [-p] [-c] [-t writeback|unsafe] [-f FMT] -O FMT [-o cluster_size=N] IN OUT\n"
 	"  resize FILE [+]SIZE        grow a raw or qcow2 image\n"
 	"\n"
 	"SIZE takes K, M, G, T suffixes (powers of 1024).  See vmm-img(1).\n";
