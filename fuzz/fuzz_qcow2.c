@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for the qcow2 parser and data paths: the input is an
  * image file.  Opens it read-only (header, tables, backing chain), reads the
- * start of the disk and some scattered sectors, runs the consistency check,
+ * start of the disk and some scattered sectors, walks the block status
+ * (what it calls zero must read as zeros), runs the consistency check,
  * then opens it read-write and writes, zeroes and discards a little; with
  * cache=unsafe or (last input byte odd) writeback, whose deferred L2 entries
  * and refcount decreases (qcow2_meta.c) run then.
@@ -19,6 +20,29 @@
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Block status over the disk: runs in bounds, and what it calls zero reads as zeros. */
+static void status_walk(struct blk_image *img, uint8_t *buf)
+{
+	uint64_t off = 0, n;
+
+	for (int i = 0; i < 256 && off < img->size; i++, off += n) {
+		int st = blk_block_status(img, off, img->size - off, &n);
+
+		if (st < 0)
+			return;
+		if (!n || n > img->size - off)
+			__builtin_trap();
+		if (st & BLK_STATUS_ZERO) {
+			struct iovec v = { buf, n < 512 ? n : 512 };
+
+			if (img->ops->preadv(img, &v, 1, off) == 0)
+				for (size_t k = 0; k < v.iov_len; k++)
+					if (buf[k])
+						__builtin_trap();
+		}
+	}
+}
 
 static void exercise(const char *path, bool rw, const uint8_t *data, size_t size)
 {
@@ -43,6 +67,7 @@ static void exercise(const char *path, bool rw, const uint8_t *data, size_t size
 		if (img->size > 512)
 			img->ops->preadv(img, &s, 1, (off % (img->size - 512)) & ~511ull);
 	}
+	status_walk(img, buf);
 	if (rw && img->size > 8192) {
 		struct iovec w = { buf, 4096 };
 

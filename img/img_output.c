@@ -227,7 +227,7 @@ int img_output_commit(struct img_output *o)
 {
 	struct stat now;
 
-	if (fsync(o->fd) < 0) {
+	if (!o->nosync && fsync(o->fd) < 0) {
 		fprintf(stderr, "vmm-img: %s: sync failed: %s\n", o->tmp, strerror(errno));
 		return -errno;
 	}
@@ -261,7 +261,8 @@ int img_output_commit(struct img_output *o)
 		}
 	}
 	o->committed = true;
-	sync_dir(o->path);
+	if (!o->nosync)
+		sync_dir(o->path);
 	return 0;
 }
 

@@ -32,6 +32,7 @@ struct img_output {
 	int old_fd;			/* the existing file at path, locked; -1 if none */
 	struct stat old_st;
 	bool committed;
+	bool nosync;			/* -t unsafe: rename without fsync (crash may lose it) */
 };
 
 /*

@@ -25,7 +25,7 @@ static const struct img_cmd {
 	{ "info", img_info, "info [-f FMT] [--output=human|json] [--backing-chain] FILE" },
 	{ "check", img_check, "check [-f FMT] [-r leaks|all] FILE" },
 	{ "convert", img_convert,
-	  "convert [-p] [-c] [-f FMT] -O raw|qcow2 [-o cluster_size=N,compat=0.10|1.1] IN OUT" },
+	  "convert [-p] [-c] [-t writeback|unsafe] [-f FMT] -O raw|qcow2 [-o cluster_size=N,compat=0.10|1.1] IN OUT" },
 	{ "resize", img_resize, "resize [-f FMT] FILE [+]SIZE" },
 	/* hidden: the crash-consistency test's helpers */
 	{ "crash-writer", img_crash_writer, NULL },

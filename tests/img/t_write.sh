@@ -8,7 +8,7 @@ for cs in 512 4k 64k 2M; do
 done
 "$VMM_IMG" convert -f raw -O qcow2 -o compat=0.10 base.raw wv2.qcow2 >/dev/null
 check write-convert-v2 qemu_ok wv2.qcow2 base.raw
-"$VMM_IMG" convert -c -p -f raw -O qcow2 base.raw wc.qcow2 2>progress.txt >/dev/null
+"$VMM_IMG" convert -c -p -f raw -O qcow2 base.raw wc.qcow2 >progress.txt
 check write-convert-compressed qemu_ok wc.qcow2 base.raw
 check write-compressed-is-compressed bash -c "qemu-img check wc.qcow2 | grep -q '[1-9][0-9.]*% compressed'"
 check convert-progress grep -q '100.00/100%' progress.txt

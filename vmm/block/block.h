@@ -90,6 +90,8 @@ struct blk_image_ops {
 	 */
 	int (*map)(struct blk_image *img, uint64_t off, uint64_t len, bool write,
 		   int *fd, uint64_t *host_off);
+	/* Optional: see blk_block_status(); NULL: everything is data. */
+	int (*block_status)(struct blk_image *img, uint64_t off, uint64_t len, uint64_t *pnum);
 	void (*close)(struct blk_image *img);
 };
 
@@ -141,6 +143,20 @@ int blk_image_stat(const struct blk_image *img, struct stat *st);
  */
 int blk_probe_file(const char *path, enum disk_format *fmt, bool *guessed,
 		   char *err, size_t errlen);
+
+/*
+ * Allocation status (block_status.c), what convert uses to skip what it
+ * need not read.  Returns the status of the run [off, off + *pnum) at the
+ * start of [off, off + len), 0 < *pnum <= len, looking through the backing
+ * chain: BLK_STATUS_DATA (stored in a file: read it; the bytes may still be
+ * zeros) or BLK_STATUS_ZERO (reads as zeros without reading), ORed with
+ * BLK_STATUS_ALLOCATED when this image itself (not a backing file) decides
+ * the contents.  -EINVAL for a range outside the disk or len 0, or -errno.
+ */
+#define BLK_STATUS_DATA		1u
+#define BLK_STATUS_ZERO		2u
+#define BLK_STATUS_ALLOCATED	4u
+int blk_block_status(struct blk_image *img, uint64_t off, uint64_t len, uint64_t *pnum);
 
 /*
  * snapshot=on: creates a temporary qcow2 overlay on top of base_path (opened

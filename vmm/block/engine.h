@@ -70,6 +70,12 @@ unsigned int blk_iov_skip(const struct iovec *iov, unsigned int cnt, size_t skip
 int blk_range_check(const struct blk_image *img, uint64_t off, uint64_t len);
 
 /*
+ * block_status.c: the status of [off, off+len) of a file read as a raw
+ * disk (SEEK_DATA/SEEK_HOLE), as the block_status op returns it.
+ */
+int blk_fd_block_status(int fd, uint64_t off, uint64_t len, uint64_t *pnum);
+
+/*
  * image.c: open a disk image file with the flags its cache mode needs
  * (O_RDONLY or O_RDWR, O_DIRECT for none, O_DSYNC for writethrough) and
  * find its size; refuses directories and other non-files with one clear

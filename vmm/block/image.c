@@ -209,6 +209,12 @@ static int locked_map(struct blk_image *img, uint64_t off, uint64_t len, bool wr
 	return in->ops->map ? in->ops->map(in, off, len, write, fd, host_off) : -ENOENT;
 }
 
+static int locked_block_status(struct blk_image *img, uint64_t off, uint64_t len,
+			       uint64_t *pnum)
+{
+	return blk_block_status(inner_of(img), off, len, pnum);
+}
+
 static void locked_close(struct blk_image *img)
 {
 	struct blk_locked *l = (struct blk_locked *)((char *)img -
@@ -228,6 +234,7 @@ static const struct blk_image_ops locked_ops = {
 	.discard = locked_discard,
 	.write_zeroes = locked_write_zeroes,
 	.map = locked_map,
+	.block_status = locked_block_status,
 	.close = locked_close,
 };
 

@@ -242,6 +242,9 @@ int qcow2_write_compressed(struct blk_image *img, uint64_t voff, const uint8_t *
 /* qcow2_io.c */
 extern const struct blk_image_ops qcow2_ops;
 
+/* qcow2_status.c: the block_status op (see blk_block_status) */
+int qcow2_block_status(struct blk_image *img, uint64_t off, uint64_t len, uint64_t *pnum);
+
 /* qcow2_open.c */
 const struct blk_format *qcow2_format(void);
 void qcow2_close_image(struct blk_image *img);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "block/engine.h"
 #include "block/qcow2.h"
 
 #pragma weak blk_image_open
@@ -446,6 +447,11 @@ static int qraw_write_zeroes(struct blk_image *img, uint64_t off, uint64_t len)
 	return fallocate(r->fd, FALLOC_FL_ZERO_RANGE, (off_t)off, (off_t)len) < 0 ? -errno : 0;
 }
 
+static int qraw_block_status(struct blk_image *img, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+	return blk_fd_block_status(((struct qraw *)img->priv)->fd, off, len, pnum);
+}
+
 static void qraw_close(struct blk_image *img)
 {
 	struct qraw *r = img->priv;
@@ -460,6 +466,7 @@ static const struct blk_image_ops qraw_ops = {
 	.flush = qraw_flush,
 	.discard = qraw_discard,
 	.write_zeroes = qraw_write_zeroes,
+	.block_status = qraw_block_status,
 	.close = qraw_close,
 };
 

@@ -484,5 +484,6 @@ const struct blk_image_ops qcow2_ops = {
 	.discard = qcow2_discard,
 	.write_zeroes = qcow2_write_zeroes,
 	.map = qcow2_map,
+	.block_status = qcow2_block_status,
 	.close = qcow2_close_image,
 };

@@ -194,6 +194,11 @@ static int raw_map(struct blk_image *img, uint64_t off, uint64_t len, bool write
 	return 0;
 }
 
+static int raw_block_status(struct blk_image *img, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+	return blk_fd_block_status(raw_fd(img), off, len, pnum);
+}
+
 static void raw_close(struct blk_image *img)
 {
 	struct raw *r = img->priv;
@@ -210,6 +215,7 @@ static const struct blk_image_ops raw_ops = {
 	.discard = raw_discard,
 	.write_zeroes = raw_write_zeroes,
 	.map = raw_map,
+	.block_status = raw_block_status,
 	.close = raw_close,
 };
 
