@@ -48,7 +48,7 @@ static void print_json(const char *path, const struct qcow2_check_result *r)
 	if (r->leaks_fixed)
 		printf("    \"leaks-fixed\": %llu,\n", (unsigned long long)r->leaks_fixed);
 	printf("    \"check-errors\": %llu,\n", (unsigned long long)r->check_errors);
-	if (r->total)
+	if (r->allocated)
 		printf("    \"allocated-clusters\": %llu,\n", (unsigned long long)r->allocated);
 	if (r->fragmented)
 		printf("    \"fragmented-clusters\": %llu,\n", (unsigned long long)r->fragmented);

@@ -264,17 +264,26 @@ static int ref_snapshots(struct ck *k, int fix)
 		uint64_t sl1, sl1n;
 		uint32_t extra, ids, names;
 
-		if (off + 40 > k->fsize || qcow2_pread(q, h, 40, off) != 40) {
-			ck_msg(k, "ERROR snapshot table entry %u at 0x%" PRIx64
-			       " is past the end of the file\n", i, off);
-			k->r->corruptions++;
-			break;
+		if (qcow2_pread(q, h, 40, off) < 0) {	/* past the end: zeros */
+			ck_msg(k, "ERROR: cannot read snapshot table entry %u\n", i);
+			k->r->check_errors++;
+			return 0;
 		}
 		sl1 = qcow2_be64(h);
 		sl1n = qcow2_be32(h + 8);
 		ids = qcow2_be32(h + 12) >> 16;
 		names = qcow2_be32(h + 12) & 0xffff;
 		extra = qcow2_be32(h + 36);
+		if (extra > 1024) {		/* QEMU's limit */
+			ck_msg(k, "ERROR failed to read the snapshot table: Too much extra "
+			       "metadata in snapshot table entry %u\n", i);
+			k->r->check_errors++;
+			return 0;
+		}
+		if (q->h.version >= 3 && extra < 16) {	/* v3: vm_state_size_large, disk_size */
+			ck_msg(k, "ERROR snapshot table entry %u is incomplete\n", i);
+			k->r->corruptions++;
+		}
 		if (sl1n * 8 > QCOW2_MAX_L1_BYTES || (sl1 & (k->cs - 1))) {
 			ck_msg(k, "ERROR snapshot %u: L1 table at 0x%" PRIx64 " (%" PRIu64
 			       " entries) is invalid; snapshot table entry corrupted\n", i, sl1, sl1n);
@@ -299,11 +308,10 @@ static int ref_refblocks(struct ck *k)
 		uint64_t e = q->rt[i], off = e & CK_RT_MASK, c = off >> k->cb;
 
 		k->rb_bad[i] = 0;
-		if (e & CK_RT_RESERVED) {
+		if (e & CK_RT_RESERVED) {	/* still read, at the offset without them */
 			ck_msg(k, "ERROR refcount table entry %" PRIu64 " has reserved bits set\n", i);
 			k->r->corruptions++;
 			k->rebuild = true;
-			k->rb_bad[i] = 1;
 			continue;
 		}
 		if (!off)
