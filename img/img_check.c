@@ -88,7 +88,7 @@ static void print_human(const struct qcow2_check_result *r)
 static int lock_image(const char *path, bool write)
 {
 	struct flock fl = { .l_type = write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET };
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 
 	if (fd < 0) {
 		fprintf(stderr, "vmm-img: %s: cannot open: %s\n", path, strerror(errno));
