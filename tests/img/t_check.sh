@@ -139,7 +139,7 @@ if python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
 assert d["filename"] == "ck-j.qcow2" and d["format"] == "qcow2", d
 assert d["corruptions-fixed"] > 0 and d["check-errors"] == 0 and "corruptions" not in d, d
 assert d["total-clusters"] == 64 and d["allocated-clusters"] == 3 and d["image-end-offset"] > 0, d
-' "$T/ck.json"; then pass check-json; else fail check-json "$(head -c 300 "$T/ck.json")"; fi
+' "$T/ck.json" 2>/dev/null; then pass check-json; else fail check-json "$(head -c 300 "$T/ck.json")"; fi
 # exit 63 for raw, 1 for a missing file, 1 for a repair of an image in use
 "$VMM_IMG" check base.raw >/dev/null 2>&1; rc=$?
 [ $rc = 63 ] && pass check-raw-63 || fail check-raw-63 "exit $rc"
