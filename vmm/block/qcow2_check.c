@@ -353,18 +353,23 @@ static int calculate(struct ck *k, int fix, bool no_refs)
 	struct stat st;
 	uint32_t *exp;
 	uint8_t *kind, *bad;
+	uint64_t top;
 	int ret;
 
 	if (fstat(q->fd, &st) < 0)
 		return -errno;
 	k->fsize = (uint64_t)st.st_size;
 	k->nb = (k->fsize + k->cs - 1) >> k->cb;
-	if (k->nb > CK_MAX_CLUSTERS)
+	top = k->nb;
+	for (unsigned int i = 0; i < q->pool_n; i++)	/* may lie past the end */
+		if ((q->pool[i] >> 1) + 1 > top)
+			top = (q->pool[i] >> 1) + 1;
+	if (top > CK_MAX_CLUSTERS)
 		return -EFBIG;
-	exp = realloc(k->exp, (k->nb + 2) * sizeof(*exp));
+	exp = realloc(k->exp, (top + 2) * sizeof(*exp));
 	if (exp)
 		k->exp = exp;
-	kind = realloc(k->kind, k->nb + 2);
+	kind = realloc(k->kind, top + 2);
 	if (kind)
 		k->kind = kind;
 	bad = realloc(k->rb_bad, q->rt_entries + 1);
@@ -372,8 +377,8 @@ static int calculate(struct ck *k, int fix, bool no_refs)
 		k->rb_bad = bad;
 	if (!exp || !kind || !bad)
 		return -ENOMEM;
-	memset(k->exp, 0, (k->nb + 2) * sizeof(*exp));
-	memset(k->kind, 0, k->nb + 2);
+	memset(k->exp, 0, (top + 2) * sizeof(*exp));
+	memset(k->kind, 0, top + 2);
 	memset(k->rb_bad, 0, q->rt_entries + 1);
 	k->n = k->nb;
 	k->rbuf_idx = UINT64_MAX;
@@ -385,8 +390,14 @@ static int calculate(struct ck *k, int fix, bool no_refs)
 		ret = ref_snapshots(k, fix);
 	if (ret < 0)
 		return ret;
-	for (unsigned int i = 0; i < q->pool_n; i++)	/* taken by this open image */
-		inc(k, (q->pool[i] >> 1) << k->cb, k->cs, CK_POOL);
+	for (unsigned int i = 0; i < q->pool_n; i++) {	/* taken by this open image */
+		uint64_t c = q->pool[i] >> 1;
+
+		k->exp[c]++;
+		k->kind[c] |= CK_POOL;
+		if (c >= k->n)
+			k->n = c + 1;
+	}
 	if (no_refs)
 		return 0;
 	inc(k, q->h.refcount_table_offset, q->rt_entries * 8, CK_RT);
