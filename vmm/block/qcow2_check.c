@@ -259,10 +259,22 @@ static int ref_snapshots(struct ck *k, int fix)
 	uint64_t off = q->h.snapshots_offset, start = off;
 	int ret;
 
+	if (q->h.nb_snapshots > CK_MAX_SNAPSHOTS) {
+		ck_msg(k, "ERROR snapshot table: %u snapshots, more than %u\n",
+		       q->h.nb_snapshots, CK_MAX_SNAPSHOTS);
+		k->r->check_errors++;
+		return 0;
+	}
 	for (uint32_t i = 0; i < q->h.nb_snapshots; i++) {
 		uint8_t h[40];
 		uint64_t sl1, sl1n;
 		uint32_t extra, ids, names;
+
+		if (off - start > CK_MAX_SNAPSHOTS_SIZE) {
+			ck_msg(k, "ERROR snapshot table is too big\n");
+			k->r->check_errors++;
+			return 0;
+		}
 
 		if (qcow2_pread(q, h, 40, off) < 0) {	/* past the end: zeros */
 			ck_msg(k, "ERROR: cannot read snapshot table entry %u\n", i);
@@ -274,7 +286,7 @@ static int ref_snapshots(struct ck *k, int fix)
 		ids = qcow2_be32(h + 12) >> 16;
 		names = qcow2_be32(h + 12) & 0xffff;
 		extra = qcow2_be32(h + 36);
-		if (extra > 1024) {		/* QEMU's limit */
+		if (extra > CK_MAX_SNAPSHOT_EXTRA) {
 			ck_msg(k, "ERROR failed to read the snapshot table: Too much extra "
 			       "metadata in snapshot table entry %u\n", i);
 			k->r->check_errors++;
@@ -468,6 +480,11 @@ static int run(struct ck *k, int fix)
 	uint64_t highest = 0;
 	int ret;
 
+	if (fix & QCOW2_FIX_ERRORS) {
+		ret = ck_fix_snapshots(k);
+		if (ret < 0)
+			return ret;
+	}
 	ret = calculate(k, fix, false);
 	if (ret < 0)
 		return ret;
@@ -505,10 +522,10 @@ static int run(struct ck *k, int fix)
 		if (r->leaks || r->corruptions) {
 			*r = pre;
 			compare(k, fix, &highest);
-			ret = ck_fix_in_place(k, fix);
-			if (ret < 0)
-				return ret;
 		}
+		ret = ck_fix_in_place(k, fix);	/* also clears refcounts past the end */
+		if (ret < 0)
+			return ret;
 	}
 	ret = ck_oflag_copied(k, fix);
 	if (ret < 0)

@@ -28,6 +28,11 @@
 #define CK_RT_RESERVED	0x00000000000001ffull
 #define CK_RT_MASK	0xfffffffffffffe00ull
 
+/* QEMU's limits on the snapshot table */
+#define CK_MAX_SNAPSHOTS	65536u
+#define CK_MAX_SNAPSHOTS_SIZE	(64ull << 20)
+#define CK_MAX_SNAPSHOT_EXTRA	1024u
+
 struct ck {
 	struct qcow2 *q;
 	struct qcow2_check_result *r;
@@ -68,6 +73,13 @@ int ck_fix_in_place(struct ck *k, int fix);
 int ck_rebuild(struct ck *k);
 /* Checks (and with QCOW2_FIX_ERRORS fixes) OFLAG_COPIED of the active tables. */
 int ck_oflag_copied(struct ck *k, int fix);
+/*
+ * -r all: a snapshot table with incomplete v3 entries (less than 16 bytes of
+ * extra data) or too much extra data is written anew past the end of the
+ * file (incomplete entries completed, the entry with too much extra data and
+ * those after it dropped), then the header names it.  Runs before counting.
+ */
+int ck_fix_snapshots(struct ck *k);
 /* Clears the corrupt and dirty bits. */
 int ck_mark_clean(struct ck *k);
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "block/qcow2_ck.h"
 
@@ -65,12 +66,26 @@ int ck_fix_in_place(struct ck *k, int fix)
 		uint64_t off = q->rt[idx] & CK_RT_MASK, first = idx << q->rb_bits;
 		bool changed = false;
 
-		if (!off || k->rb_bad[idx] || first >= k->n)
+		if (!off || k->rb_bad[idx])
 			continue;
 		if (qcow2_pread(q, k->tbuf, k->cs, off) < 0)
 			return -EIO;
-		for (uint64_t i = 0; i < rbe && first + i < k->n; i++) {
-			uint64_t rc1 = ck_rb_get(q, k->tbuf, i), rc2 = k->exp[first + i];
+		for (uint64_t i = 0; i < rbe; i++) {
+			uint64_t rc1 = ck_rb_get(q, k->tbuf, i), rc2;
+
+			/*
+			 * Past the end of the file nothing is referenced: a refcount
+			 * there is a crash's allocation leftover, which qemu-img
+			 * neither reports nor clears.  -r leaks clears it.
+			 */
+			if (first + i >= k->n) {
+				if (rc1 && (fix & QCOW2_FIX_LEAKS)) {
+					ck_rb_set(q, k->tbuf, i, 0);
+					changed = true;
+				}
+				continue;
+			}
+			rc2 = k->exp[first + i];
 
 			if (rc1 == rc2 || rc1 == 0 || rc2 > max)
 				continue;
@@ -270,4 +285,156 @@ int ck_mark_clean(struct ck *k)
 		return 0;
 	q->h.incompat &= ~clear;
 	return qcow2_write_header_fields(q);
+}
+
+/* Appends n bytes at *len to *buf (grown as needed). */
+static int put(uint8_t **buf, size_t *len, size_t *cap, const void *p, size_t n)
+{
+	if (*len + n > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		uint8_t *b;
+
+		while (c < *len + n)
+			c *= 2;
+		b = realloc(*buf, c);
+		if (!b)
+			return -ENOMEM;
+		*buf = b;
+		*cap = c;
+	}
+	if (p)
+		memcpy(*buf + *len, p, n);
+	else
+		memset(*buf + *len, 0, n);
+	*len += n;
+	return 0;
+}
+
+/* Reads the table; builds the repaired one in *out (*need: there is one). */
+static int build_snapshots(struct ck *k, uint8_t **out, size_t *outlen, uint32_t *kept,
+			   bool *need)
+{
+	struct qcow2 *q = k->q;
+	uint64_t off = q->h.snapshots_offset, start = off;
+	uint8_t h[40], x[CK_MAX_SNAPSHOT_EXTRA], *buf = NULL, *s = NULL;
+	size_t len = 0, cap = 0;
+	uint32_t fixed = 0, i;
+	int ret = 0;
+
+	for (i = 0; i < q->h.nb_snapshots && i < CK_MAX_SNAPSHOTS; i++) {
+		uint32_t extra, nextra, ids, names;
+
+		if (off - start > CK_MAX_SNAPSHOTS_SIZE || qcow2_pread(q, h, 40, off) < 0)
+			break;
+		extra = qcow2_be32(h + 36);
+		ids = qcow2_be32(h + 12) >> 16;
+		names = qcow2_be32(h + 12) & 0xffff;
+		if (extra > CK_MAX_SNAPSHOT_EXTRA) {
+			ck_msg(k, "Repairing snapshot table entry %u: discarding it and the %u "
+			       "after it (%u bytes of extra data)\n", i,
+			       q->h.nb_snapshots - i - 1, extra);
+			fixed += q->h.nb_snapshots - i;
+			break;
+		}
+		memset(x, 0, sizeof(x));
+		nextra = extra;
+		if (extra < 16) {
+			ck_msg(k, "Repairing snapshot table entry %u is incomplete\n", i);
+			fixed++;
+			nextra = 24;
+		}
+		s = realloc(s, (size_t)ids + names + 1);
+		if (!s || qcow2_pread(q, x, extra, off + 40) < 0 ||
+		    qcow2_pread(q, s, (size_t)ids + names, off + 40 + extra) < 0) {
+			ret = s ? -EIO : -ENOMEM;
+			goto fail;
+		}
+		if (extra < 16) {
+			qcow2_put64(x, qcow2_be32(h + 32));	/* vm_state_size_large */
+			qcow2_put64(x + 8, q->h.size);		/* disk_size */
+			qcow2_put64(x + 16, UINT64_MAX);	/* icount: unknown */
+		}
+		qcow2_put32(h + 36, nextra);
+		ret = put(&buf, &len, &cap, h, 40);
+		if (ret == 0)
+			ret = put(&buf, &len, &cap, x, nextra);
+		if (ret == 0)
+			ret = put(&buf, &len, &cap, s, (size_t)ids + names);
+		if (ret == 0)
+			ret = put(&buf, &len, &cap, NULL, (8 - len % 8) % 8);
+		if (ret < 0)
+			goto fail;
+		off = (off + 40 + extra + ids + names + 7) & ~7ull;
+	}
+	free(s);
+	if (!fixed) {
+		free(buf);
+		return 0;
+	}
+	k->r->errors_fixed += fixed;
+	*need = true;
+	*out = buf;
+	*outlen = len;
+	*kept = i < q->h.nb_snapshots ? i : q->h.nb_snapshots;
+	return 0;
+fail:
+	free(s);
+	free(buf);
+	return ret;
+}
+
+int ck_fix_snapshots(struct ck *k)
+{
+	struct qcow2 *q = k->q;
+	uint8_t *buf = NULL, hb[12];
+	size_t len = 0;
+	uint32_t kept = 0;
+	bool need = false;
+	struct stat st;
+	uint64_t at;
+	int ret;
+
+	if (q->h.version < 3 || !q->h.nb_snapshots)
+		return 0;
+	ret = build_snapshots(k, &buf, &len, &kept, &need);
+	if (ret < 0 || !need)
+		return ret;
+	if (fstat(q->fd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/* past the end and past any reference the counting could accept */
+	at = (((uint64_t)st.st_size + k->cs - 1) >> k->cb) + 1;
+	for (unsigned int i = 0; i < q->pool_n; i++)
+		if ((q->pool[i] >> 1) + 1 > at)
+			at = (q->pool[i] >> 1) + 1;
+	at <<= k->cb;
+	if (kept && len) {
+		size_t padded = (len + k->cs - 1) & ~(size_t)(k->cs - 1);
+		uint8_t *b = realloc(buf, padded);
+
+		if (!b) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		buf = b;
+		memset(buf + len, 0, padded - len);
+		ret = qcow2_pwrite(q, QCOW2_IO_HEADER, buf, padded, at);
+		if (ret == 0)
+			ret = qcow2_sync(q);	/* the table before the header names it */
+		if (ret < 0)
+			goto out;
+	}
+	qcow2_put32(hb, kept);
+	qcow2_put64(hb + 4, kept ? at : 0);
+	ret = qcow2_pwrite(q, QCOW2_IO_HEADER, hb, 12, 60);
+	if (ret == 0)
+		ret = qcow2_sync(q);
+	if (ret < 0)
+		goto out;
+	q->h.nb_snapshots = kept;
+	q->h.snapshots_offset = kept ? at : 0;
+out:
+	free(buf);
+	return ret;
 }
