@@ -51,8 +51,8 @@ static bool named(const struct orig *o, enum qcow2_io_kind kind, uint64_t off, u
 	if ((off + len - 1) >> o->cb != off >> o->cb)
 		return false;
 	switch (kind) {
-	case QCOW2_IO_HEADER:
-		return off == 0 && len <= 104;
+	case QCOW2_IO_HEADER:		/* header fields, or a rewritten snapshot table */
+		return off + len <= 104;
 	case QCOW2_IO_L1:
 		return off >= l1 && off - l1 + len <= l1n * 8;
 	case QCOW2_IO_L2:

@@ -213,7 +213,7 @@ static int qcow2_do_open(const char *path, bool readonly, enum disk_cache cache,
 	if (ret < 0)
 		goto fail;
 	l2n = (4u << 20) >> q->h.cluster_bits;
-	if (l2n < 16)
+	if (l2n < 16 || tolerant)	/* the checker reads tables itself */
 		l2n = 16;
 	ret = qcow2_cache_init(&q->l2c, l2n, q->cluster_size);
 	if (ret == 0)
