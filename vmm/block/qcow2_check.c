@@ -153,7 +153,8 @@ static int ref_l2(struct ck *k, uint64_t l2, bool active, int fix)
 
 			if (e & QCOW2_OFLAG_COPIED) {
 				ck_msg(k, "ERROR: cluster %" PRIu64 ": copied flag must never be set "
-				       "for compressed clusters\n", (uint64_t)((e & ~QCOW2_OFLAG_COPIED) >> k->cb));
+				       "for compressed clusters\n",
+				       (uint64_t)((e & ~QCOW2_OFLAG_COPIED) >> k->cb));
 				r->corruptions++;
 			}
 			inc(k, coff & ~511ull, ns * 512, CK_DATA);
@@ -176,7 +177,8 @@ static int ref_l2(struct ck *k, uint64_t l2, bool active, int fix)
 				ck_msg(k, "%s offset=%" PRIx64 ": Preallocated cluster is not properly "
 				       "aligned; L2 entry corrupted.\n",
 				       fix & QCOW2_FIX_ERRORS ? "Repairing" : "ERROR", off);
-				if (fix & QCOW2_FIX_ERRORS) {
+				/* only in an L2 table that is where it should be */
+				if ((fix & QCOW2_FIX_ERRORS) && !(l2 & (k->cs - 1))) {
 					if (zfix_add(k, l2 + j * 8) < 0)
 						return -ENOMEM;
 					continue;
