@@ -397,6 +397,7 @@ static int calculate(struct ck *k, int fix, bool no_refs)
 	k->n = k->nb;
 	k->rbuf_idx = UINT64_MAX;
 	k->rebuild = false;
+	k->r->allocated = k->r->fragmented = k->r->compressed = 0;
 
 	inc(k, 0, k->cs, CK_HDR);
 	ret = ref_l1(k, q->h.l1_table_offset, q->h.l1_size, true, fix);
