@@ -185,6 +185,17 @@ static int qcow2_do_open(const char *path, bool readonly, enum disk_cache cache,
 				err, errlen);
 	if (ret < 0)
 		goto fail;
+	/* as qemu-img: a table offset is aligned even when the table is empty */
+	if (tolerant && ((q->h.snapshots_offset | q->h.l1_table_offset) &
+			 ((1ull << q->h.cluster_bits) - 1))) {
+		snprintf(err, errlen, "%s: qcow2 %s table offset 0x%" PRIx64 " is not cluster "
+			 "aligned", path, q->h.l1_table_offset & ((1ull << q->h.cluster_bits) - 1) ?
+			 "L1" : "snapshot", q->h.l1_table_offset &
+			 ((1ull << q->h.cluster_bits) - 1) ? q->h.l1_table_offset :
+			 q->h.snapshots_offset);
+		ret = -EINVAL;
+		goto fail;
+	}
 	if (!tolerant && !readonly && (q->h.incompat & QCOW2_INCOMPAT_CORRUPT)) {
 		snprintf(err, errlen, "%s: qcow2 image is marked corrupt; it can only be opened read-only",
 			 path);
