@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* vmm-img create, check, resize. */
+/* vmm-img create, resize (check: img_check.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -113,67 +113,6 @@ out:
 out_b:
 	blk_image_close(b);
 	return rc;
-}
-
-int img_check(int argc, char **argv)
-{
-	struct qcow2_check_result r;
-	struct blk_image *img;
-	const char *fmt = NULL;
-	int repair = 0;
-	char err[1024];
-	int c, ret;
-
-	optind = 1;
-	while ((c = getopt(argc, argv, "r:f:")) != -1) {
-		if (c == 'r' && !strcmp(optarg, "leaks"))
-			repair = QCOW2_FIX_LEAKS;
-		else if (c == 'r' && !strcmp(optarg, "all"))
-			repair = QCOW2_FIX_LEAKS | QCOW2_FIX_ERRORS;
-		else if (c == 'f')
-			fmt = optarg;
-		else {
-			fprintf(stderr, "vmm-img check: usage: check [-r leaks] FILE\n");
-			return 1;
-		}
-	}
-	if (optind >= argc) {
-		fprintf(stderr, "vmm-img check: missing FILE\n");
-		return 1;
-	}
-	if (img_open(argv[optind], fmt, !repair, &img) < 0)
-		return 1;
-	if (strcmp(img->format_name, "qcow2")) {
-		fprintf(stderr, "vmm-img: %s: format %s does not support checks\n", argv[optind],
-			img->format_name);
-		blk_image_close(img);
-		return 63;
-	}
-	ret = qcow2_check(img, repair, &r, err, sizeof(err));
-	blk_image_close(img);
-	if (ret < 0) {
-		fprintf(stderr, "vmm-img: %s\n", err);
-		return 1;
-	}
-	if (r.leaks_fixed || r.errors_fixed)
-		printf("The following inconsistencies were found and repaired:\n\n"
-		       "    %llu leaked clusters\n    %llu corruptions\n\n",
-		       (unsigned long long)r.leaks_fixed, (unsigned long long)r.errors_fixed);
-	if (r.corruptions)
-		printf("\n%llu errors were found on the image.\n"
-		       "Data may be corrupted, or further writes to the image may corrupt it.\n",
-		       (unsigned long long)r.corruptions);
-	if (r.leaks)
-		printf("\n%llu leaked clusters were found on the image.\n"
-		       "This means waste of disk space, but no harm to data.\n",
-		       (unsigned long long)r.leaks);
-	if (!r.corruptions && !r.leaks)
-		printf("No errors were found on the image.\n");
-	printf("%llu/%llu = %.2f%% allocated\n", (unsigned long long)r.allocated,
-	       (unsigned long long)r.total, r.total ? 100.0 * (double)r.allocated / (double)r.total : 0);
-	if (r.corruptions)
-		return 2;
-	return r.leaks ? 3 : 0;
 }
 
 int img_resize(int argc, char **argv)

@@ -23,7 +23,7 @@ static const struct img_cmd {
 	{ "create", img_create,
 	  "create [-f raw|qcow2] [-b BACKING [-F FMT]] [-o cluster_size=N,compat=0.10|1.1] FILE [SIZE]" },
 	{ "info", img_info, "info [-f FMT] [--output=human|json] [--backing-chain] FILE" },
-	{ "check", img_check, "check [-f FMT] [-r leaks|all] FILE" },
+	{ "check", img_check, "check [-q] [-f FMT] [--output=human|json] [-r leaks|all] FILE" },
 	{ "convert", img_convert,
 	  "convert [-p] [-c] [-t writeback|unsafe] [-f FMT] -O raw|qcow2 [-o cluster_size=N,compat=0.10|1.1] IN OUT" },
 	{ "resize", img_resize, "resize [-f FMT] FILE [+]SIZE" },

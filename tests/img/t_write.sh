@@ -37,8 +37,8 @@ import struct, sys
 f = open(sys.argv[1], 'r+b'); h = f.read(112)
 cb = struct.unpack('>I', h[20:24])[0]; rto = struct.unpack('>Q', h[48:56])[0]
 f.seek(rto); rb = struct.unpack('>Q', f.read(8))[0]
-f.seek(0, 2); n = f.tell() >> cb
-f.seek(rb + 2 * (n + 1)); f.write(struct.pack('>H', 1))   # a refcount for an unused cluster
+f.seek(0, 2); n = (f.tell() + (1 << cb) - 1) >> cb; f.truncate((n + 1) << cb)
+f.seek(rb + 2 * n); f.write(struct.pack('>H', 1))   # a refcount for an unused cluster in the file
 PY
 "$VMM_IMG" check leak.qcow2 >/dev/null 2>&1; rc=$?
 [ $rc -eq 3 ] && pass check-exit-leaks || fail check-exit-leaks "exit $rc, want 3"

@@ -262,13 +262,36 @@ int qcow2_create_fd(int fd, const char *path, const struct qcow2_create_opts *o,
 		    char *err, size_t errlen);
 int qcow2_resize(struct blk_image *img, uint64_t new_size, char *err, size_t errlen);
 
-/* qcow2_check.c */
+/* qcow2_open.c: check's tolerant open (see qcow2_check.c) */
+/*
+ * Opens an image for check: the header must parse, but tables may point
+ * past the end of the file or at each other (read as zeros / counted by the
+ * checker), a corrupt-marked image and internal snapshots are allowed even
+ * read-write, and no backing file is opened.  Only qcow2_check (and close)
+ * may use the result.
+ */
+int qcow2_open_check(const char *path, bool readonly, struct blk_image **out,
+		     char *err, size_t errlen);
+
+/* qcow2_check.c, qcow2_repair.c: qemu-img compatible check and repair */
 #define QCOW2_FIX_LEAKS		1	/* lower refcounts above the references */
-#define QCOW2_FIX_ERRORS	2	/* raise refcounts below the references */
+#define QCOW2_FIX_ERRORS	2	/* raise refcounts, rebuild them, fix OFLAG_COPIED */
 #define QCOW2_CHECK_QUIET	4	/* no per-cluster lines on stderr */
 struct qcow2_check_result {
-	uint64_t corruptions, leaks, leaks_fixed, errors_fixed, allocated, total;
+	uint64_t corruptions, leaks, check_errors;
+	uint64_t leaks_fixed, errors_fixed;	/* errors_fixed: qemu's corruptions-fixed */
+	uint64_t allocated, fragmented, compressed, total;
+	uint64_t image_end_offset;
+	bool rebuilt;				/* a new refcount structure was written */
 };
+/*
+ * Counts the references to every cluster from the metadata and compares
+ * them with the refcounts, then checks OFLAG_COPIED, as qemu-img check does
+ * (same counts and exit-code meaning).  With QCOW2_FIX_*, repairs in place
+ * what it validated, or writes a new refcount structure past the end of the
+ * file; clears the corrupt and dirty bits when nothing is left to fix.
+ * Returns 0 (the counts say what was found) or -errno if it could not check.
+ */
 int qcow2_check(struct blk_image *img, int flags, struct qcow2_check_result *r,
 		char *err, size_t errlen);
 

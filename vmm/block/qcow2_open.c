@@ -58,26 +58,35 @@ void qcow2_close_image(struct blk_image *img)
 	qcow2_free(q);
 }
 
+/* Loads a big-endian table; past the end of the file reads as zeros. */
 static int load_table(int fd, uint64_t off, uint64_t n, uint64_t **out)
 {
 	uint8_t *raw = malloc(n * 8 + 1);
 	uint64_t *t = calloc(n + 1, 8);
+	size_t got;
+	int ret = 0;
 
 	if (!raw || !t) {
-		free(raw);
-		free(t);
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto fail;
 	}
-	if (n && pread(fd, raw, n * 8, (off_t)off) != (ssize_t)(n * 8)) {
-		free(raw);
-		free(t);
-		return -EIO;
+	if (n && off > UINT64_MAX - n * 8) {
+		ret = -EINVAL;
+		goto fail;
 	}
+	if (n)
+		ret = qcow2_fd_pread(fd, raw, n * 8, off, &got);
+	if (ret < 0)
+		goto fail;
 	for (uint64_t i = 0; i < n; i++)
 		t[i] = qcow2_be64(raw + i * 8);
 	free(raw);
 	*out = t;
 	return 0;
+fail:
+	free(raw);
+	free(t);
+	return ret;
 }
 
 static int check_tables(struct qcow2 *q, uint64_t fsize, char *err, size_t errlen)
@@ -151,8 +160,8 @@ static int use_odirect(struct qcow2 *q, char *err, size_t errlen)
 	return 0;
 }
 
-static int qcow2_open(const char *path, bool readonly, enum disk_cache cache,
-		      struct blk_image **out, char *err, size_t errlen)
+static int qcow2_do_open(const char *path, bool readonly, enum disk_cache cache, bool tolerant,
+			 struct blk_image **out, char *err, size_t errlen)
 {
 	struct qcow2 *q = calloc(1, sizeof(*q));
 	unsigned int l2n;
@@ -171,16 +180,29 @@ static int qcow2_open(const char *path, bool readonly, enum disk_cache cache,
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		goto fail;
 	}
-	ret = qcow2_read_header(q->fd, path, &q->h, (uint64_t)st.st_size, err, errlen);
+	/* tolerant: tables past the end of the file are the checker's to report */
+	ret = qcow2_read_header(q->fd, path, &q->h, tolerant ? (1ull << 62) : (uint64_t)st.st_size,
+				err, errlen);
 	if (ret < 0)
 		goto fail;
-	if (!readonly && (q->h.incompat & QCOW2_INCOMPAT_CORRUPT)) {
+	/* as qemu-img: a table offset is aligned even when the table is empty */
+	if (tolerant && ((q->h.snapshots_offset | q->h.l1_table_offset) &
+			 ((1ull << q->h.cluster_bits) - 1))) {
+		snprintf(err, errlen, "%s: qcow2 %s table offset 0x%" PRIx64 " is not cluster "
+			 "aligned", path, q->h.l1_table_offset & ((1ull << q->h.cluster_bits) - 1) ?
+			 "L1" : "snapshot", q->h.l1_table_offset &
+			 ((1ull << q->h.cluster_bits) - 1) ? q->h.l1_table_offset :
+			 q->h.snapshots_offset);
+		ret = -EINVAL;
+		goto fail;
+	}
+	if (!tolerant && !readonly && (q->h.incompat & QCOW2_INCOMPAT_CORRUPT)) {
 		snprintf(err, errlen, "%s: qcow2 image is marked corrupt; it can only be opened read-only",
 			 path);
 		ret = -EROFS;
 		goto fail;
 	}
-	if (!readonly && q->h.nb_snapshots) {
+	if (!tolerant && !readonly && q->h.nb_snapshots) {
 		snprintf(err, errlen, "%s: qcow2 image has internal snapshots; only read-only use is supported",
 			 path);
 		ret = -ENOTSUP;
@@ -198,11 +220,11 @@ static int qcow2_open(const char *path, bool readonly, enum disk_cache cache,
 		snprintf(err, errlen, "%s: cannot read qcow2 tables: %s", path, strerror(-ret));
 		goto fail;
 	}
-	ret = check_tables(q, (uint64_t)st.st_size, err, errlen);
+	ret = tolerant ? 0 : check_tables(q, (uint64_t)st.st_size, err, errlen);
 	if (ret < 0)
 		goto fail;
 	l2n = (4u << 20) >> q->h.cluster_bits;
-	if (l2n < 16)
+	if (l2n < 16 || tolerant)	/* the checker reads tables itself */
 		l2n = 16;
 	ret = qcow2_cache_init(&q->l2c, l2n, q->cluster_size);
 	if (ret == 0)
@@ -230,6 +252,10 @@ static int qcow2_open(const char *path, bool readonly, enum disk_cache cache,
 	q->img.block_size = q->align > 512 ? q->align : 512;
 	q->img.align = q->align;
 	q->img.priv = q;
+	if (tolerant) {
+		*out = &q->img;
+		return 0;
+	}
 	if (q->h.backing_file[0]) {
 		char bpath[BLK_PATH_MAX], berr[512];
 
@@ -284,6 +310,18 @@ static int qcow2_open(const char *path, bool readonly, enum disk_cache cache,
 fail:
 	qcow2_free(q);
 	return ret;
+}
+
+static int qcow2_open(const char *path, bool readonly, enum disk_cache cache,
+		      struct blk_image **out, char *err, size_t errlen)
+{
+	return qcow2_do_open(path, readonly, cache, false, out, err, errlen);
+}
+
+int qcow2_open_check(const char *path, bool readonly, struct blk_image **out,
+		     char *err, size_t errlen)
+{
+	return qcow2_do_open(path, readonly, DISK_CACHE_WRITEBACK, true, out, err, errlen);
 }
 
 const struct blk_format blk_format_qcow2 = {
