@@ -134,14 +134,6 @@ Test(event_loop, post_and_call_run_on_the_loop)
 	ev_loop_fini(&el);
 }
 
-static void *call_then_cancel(void *p)
-{
-	struct caller *c = p;
-
-	c->ret = ev_call(c->el, bump, &c->value);
-	return NULL;
-}
-
 Test(event_loop, call_cancelled_by_teardown)
 {
 	struct ev_loop el;
@@ -150,7 +142,7 @@ Test(event_loop, call_cancelled_by_teardown)
 
 	cr_assert_eq(ev_loop_init(&el), 0);
 	ev_loop_once(&el, 0);	/* this thread owns the loop */
-	pthread_create(&t, NULL, call_then_cancel, &c);
+	pthread_create(&t, NULL, call_from_thread, &c);
 	while (!__atomic_load_n(&el.work_head, __ATOMIC_ACQUIRE))
 		usleep(1000);
 	ev_loop_fini(&el);

@@ -139,6 +139,11 @@ bool qcow2_probe(const uint8_t *buf, size_t len);
 int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
 		      uint64_t file_size, char *err, size_t errlen);
 int qcow2_write_header_fields(struct qcow2 *q);
+/* qcow2_refcount.c: entry i of a refcount block (refcount_bits wide); the
+ * setter returns the byte range it touched in *boff and *blen. */
+uint64_t qcow2_rb_get(const struct qcow2 *q, const uint8_t *blk, uint64_t i);
+void qcow2_rb_set(const struct qcow2 *q, uint8_t *blk, uint64_t i, uint64_t v,
+		  size_t *boff, size_t *blen);
 int qcow2_chain_check(const char *path, char *err, size_t errlen);
 /* One internal snapshot's table entry (what info shows). */
 struct qcow2_snapshot {

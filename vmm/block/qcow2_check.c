@@ -46,28 +46,14 @@ uint64_t ck_rc_max(const struct qcow2 *q)
 
 uint64_t ck_rb_get(const struct qcow2 *q, const uint8_t *blk, uint64_t i)
 {
-	uint32_t w = q->refcount_bits;
-	uint64_t v = 0;
-
-	if (w < 8)
-		return (blk[i * w / 8] >> (i * w % 8)) & ((1u << w) - 1);
-	for (uint32_t b = 0; b < w / 8; b++)
-		v = (v << 8) | blk[i * (w / 8) + b];
-	return v;
+	return qcow2_rb_get(q, blk, i);
 }
 
 void ck_rb_set(const struct qcow2 *q, uint8_t *blk, uint64_t i, uint64_t v)
 {
-	uint32_t w = q->refcount_bits;
+	size_t off, len;
 
-	if (w < 8) {
-		uint8_t mask = (uint8_t)(((1u << w) - 1) << (i * w % 8));
-
-		blk[i * w / 8] = (uint8_t)((blk[i * w / 8] & ~mask) | ((v << (i * w % 8)) & mask));
-		return;
-	}
-	for (int b = (int)(w / 8) - 1; b >= 0; b--, v >>= 8)
-		blk[i * (w / 8) + (uint64_t)b] = v & 0xff;
+	qcow2_rb_set(q, blk, i, v, &off, &len);
 }
 
 /* The stored refcount: 0 where no usable refcount block covers the cluster. */

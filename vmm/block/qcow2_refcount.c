@@ -18,7 +18,7 @@
 #include "block/qcow2.h"
 #include "log.h"
 
-static uint64_t rb_get(const struct qcow2 *q, const uint8_t *blk, uint64_t i)
+uint64_t qcow2_rb_get(const struct qcow2 *q, const uint8_t *blk, uint64_t i)
 {
 	uint32_t w = q->refcount_bits;
 	uint64_t v = 0;
@@ -31,8 +31,8 @@ static uint64_t rb_get(const struct qcow2 *q, const uint8_t *blk, uint64_t i)
 }
 
 /* Sets entry i; returns the byte range touched in *boff and *blen. */
-static void rb_set(const struct qcow2 *q, uint8_t *blk, uint64_t i, uint64_t v,
-		   size_t *boff, size_t *blen)
+void qcow2_rb_set(const struct qcow2 *q, uint8_t *blk, uint64_t i, uint64_t v,
+		  size_t *boff, size_t *blen)
 {
 	uint32_t w = q->refcount_bits;
 
@@ -67,7 +67,7 @@ int qcow2_get_refcount(struct qcow2 *q, uint64_t cluster, uint64_t *rc)
 	blk = qcow2_cache_get(q, &q->rbc, q->rt[idx] & QCOW2_OFFSET_MASK, false, &ret);
 	if (!blk)
 		return ret;
-	*rc = rb_get(q, blk, cluster & ((1ull << q->rb_bits) - 1));
+	*rc = qcow2_rb_get(q, blk, cluster & ((1ull << q->rb_bits) - 1));
 	return 0;
 }
 
@@ -147,7 +147,7 @@ static int grow_table(struct qcow2 *q, uint64_t min_idx, uint64_t avoid)
 				goto out;
 			continue;
 		}
-		rb_set(q, blocks + k * cs, c & ((1ull << q->rb_bits) - 1), 1, &bo, &bl);
+		qcow2_rb_set(q, blocks + k * cs, c & ((1ull << q->rb_bits) - 1), 1, &bo, &bl);
 	}
 	for (uint64_t k = 0; k < nb; k++) {
 		ret = qcow2_pwrite(q, QCOW2_IO_REFBLOCK, blocks + k * cs, cs, (e + tc + k) * cs);
@@ -214,7 +214,7 @@ static int ensure_block(struct qcow2 *q, uint64_t cluster)
 	blk = qcow2_cache_get(q, &q->rbc, b * cs, true, &ret);
 	if (!blk)
 		return ret;
-	rb_set(q, blk, b & ((1ull << q->rb_bits) - 1), 1, &bo, &bl);
+	qcow2_rb_set(q, blk, b & ((1ull << q->rb_bits) - 1), 1, &bo, &bl);
 	ret = qcow2_table_write(q, QCOW2_IO_REFBLOCK, blk, b * cs, 0, cs);
 	if (ret == 0)
 		ret = qcow2_sync(q);	/* the block before the table entry naming it */
@@ -252,7 +252,7 @@ int qcow2_update_refcount(struct qcow2 *q, uint64_t cluster, int64_t delta)
 	if (!blk)
 		return ret;
 	i = cluster & ((1ull << q->rb_bits) - 1);
-	old = rb_get(q, blk, i);
+	old = qcow2_rb_get(q, blk, i);
 	if (delta < 0 && old < (uint64_t)-delta) {
 		log_err("%s: qcow2 refcount of cluster %llu would drop below zero",
 			q->img.path, (unsigned long long)cluster);
@@ -264,7 +264,7 @@ int qcow2_update_refcount(struct qcow2 *q, uint64_t cluster, int64_t delta)
 		return -ERANGE;
 	}
 	nv = old + (uint64_t)delta;
-	rb_set(q, blk, i, nv, &bo, &bl);
+	qcow2_rb_set(q, blk, i, nv, &bo, &bl);
 	ret = qcow2_table_write(q, QCOW2_IO_REFBLOCK, blk, q->rt[idx] & QCOW2_OFFSET_MASK, bo, bl);
 	if (ret < 0) {
 		qcow2_cache_drop(&q->rbc, q->rt[idx] & QCOW2_OFFSET_MASK);
@@ -384,7 +384,7 @@ static int reserve_blocks(struct qcow2 *q, uint64_t *e, uint64_t n)
 		for (k = 0; k < m && idx[k] != p >> q->rb_bits; k++)
 			;
 		if (k < m) {
-			rb_set(q, bufs + k * cs, p & mask, 1, &bo, &bl);
+			qcow2_rb_set(q, bufs + k * cs, p & mask, 1, &bo, &bl);
 		} else {
 			ret = qcow2_update_refcount(q, p, 1);
 			if (ret < 0)
