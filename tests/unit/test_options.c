@@ -118,3 +118,17 @@ Test(options, help_and_version)
 	cr_assert_eq(parse("--version", err, sizeof(err)), OPTS_EXIT_OK);
 	cr_assert_eq(parse("-h", err, sizeof(err)), OPTS_EXIT_OK);
 }
+
+Test(options, on_reboot)
+{
+	char e[256] = "";
+
+	cr_assert_eq(parse("--kernel k", e, sizeof(e)), OPTS_RUN);
+	cr_assert_eq(cfg.on_reboot, ON_REBOOT_EXIT);
+	cr_assert_eq(parse("--kernel k --on-reboot restart", e, sizeof(e)), OPTS_RUN);
+	cr_assert_eq(cfg.on_reboot, ON_REBOOT_RESTART);
+	cr_assert_eq(parse("--kernel k --on-reboot exit", e, sizeof(e)), OPTS_RUN);
+	cr_assert_eq(cfg.on_reboot, ON_REBOOT_EXIT);
+	cr_assert_eq(parse("--kernel k --on-reboot reboot", e, sizeof(e)), OPTS_ERROR);
+	cr_assert(strstr(e, "--on-reboot: 'reboot' is not exit or restart"), "got: %s", e);
+}
