@@ -15,15 +15,18 @@
 #include <stdint.h>
 
 #include "devices/bus.h"
+#include "devices/devlist.h"
 #include "mem/guest_mem.h"
 #include "options.h"
+#include "vm_ctl.h"
 
 struct vcpu;
 struct pci_bus;
 struct uart;
 struct legacy_devices;
-struct virtio_pci_dev;
+struct ged;
 struct ev_loop;
+struct vm_stdin;
 
 enum vm_exit_reason {
 	VM_EXIT_POWEROFF,	/* ACPI S5 */
@@ -36,7 +39,12 @@ enum vm_exit_reason {
 	VM_EXIT_USER,		/* Ctrl-A x */
 	VM_EXIT_SIGNAL,		/* SIGINT / SIGTERM / SIGHUP */
 	VM_EXIT_HALTED,		/* every vCPU stopped for good (vm_halt.c) */
+	VM_EXIT_QUIT,		/* vm_quit(): the control socket's quit (virsh destroy) */
+	VM_EXIT_POWERDOWN_TIMEOUT,	/* the guest ignored the power button; quit */
 };
+
+/* The reason as the log and the "shutdown" event give it. */
+const char *vm_exit_reason_name(enum vm_exit_reason reason);
 
 #define VM_MAX_GSI_ROUTES	1024
 
@@ -58,13 +66,31 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
 
-	/* devices */
-	struct uart *com1;
+	/* devices: every one is in the list (lifecycle); a few are also named */
+	struct vm_devices devices;
+	struct uart *com1;		/* the console: the event loop feeds it stdin */
 	struct legacy_devices *legacy;	/* i8042, RTC, fw_cfg, debug-exit, pvpanic, ACPI PM, reset */
 	struct pci_bus *pci;
-	struct virtio_pci_dev *disks[VMM_MAX_DISKS];
-	unsigned int nr_disks;
+	struct ged *ged;		/* ACPI Generic Event Device: the power button */
 	int console_out_fd;		/* -1: console output dropped */
+
+	/* lifecycle (vm_ctl.c); state is read and written on the loop thread only */
+	enum vm_state state;
+	bool reboot_pending;		/* vm_reboot() pressed the button: S5 means reboot */
+	bool run_done;			/* vm_run()'s loop ends */
+	bool booted;			/* vm_create() succeeded: there is a VM to destroy */
+
+	/* pause: vCPUs park on pause_cond while pause_requested (vcpu.c) */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;	/* vCPUs wait for resume; vm_pause() for nr_parked */
+	bool pause_requested;
+	unsigned int nr_parked;		/* vCPU threads parked */
+	unsigned int nr_alive;		/* vCPU threads not yet ended */
+
+	/* the event loop's own registrations (vm_loop.c) */
+	int sig_fd;			/* signalfd: SIGINT, SIGTERM, SIGHUP */
+	int halt_timer;			/* stopped-guest probes (vm_halt.c) */
+	struct vm_stdin *stdin_state;	/* console input, while vm_run() runs */
 
 	/* exit: first request wins; exit_evt wakes the main loop */
 	pthread_mutex_t exit_lock;
