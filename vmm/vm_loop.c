@@ -104,6 +104,8 @@ static void stdin_flush(struct vm *vm, struct vm_stdin *in)
 {
 	size_t n;
 
+	if (!vm->com1)		/* a failed reset tore the VM down */
+		return;
 	if (in->pending_off < in->npending) {
 		n = uart_receive(vm->com1, in->pending + in->pending_off,
 				 in->npending - in->pending_off);
@@ -306,6 +308,8 @@ int vm_vcpus_start(struct vm *vm)
 	unsigned int i;
 	int ret = 0;
 
+	if (!vm->vcpus)
+		return -ENODEV;
 	for (i = 0; i < vm->nr_vcpus && !ret; i++)
 		ret = vcpu_start(&vm->vcpus[i]);
 	return ret;
@@ -316,6 +320,8 @@ void vm_vcpus_stop(struct vm *vm)
 {
 	unsigned int i;
 
+	if (!vm->vcpus)
+		return;
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	pthread_mutex_lock(&vm->pause_lock);
