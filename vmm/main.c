@@ -97,7 +97,27 @@ int main(int argc, char **argv)
 		ev_loop_fini(&loop);
 		return VMM_EXIT_HOST;
 	}
-	if (vm_create(&vm, &cfg)) {
+	if (!cfg.kernel) {
+		/*
+		 * An empty vmm: the control socket (registered on &loop) calls
+		 * vm_create() for vm.create and sets vm.boot_requested for vm.boot.
+		 */
+		while (!vm.boot_requested && !vm_exit_pending(&vm)) {
+			ret = ev_loop_once(&loop, -1);
+			if (ret < 0) {
+				log_err("event loop: %s", strerror(-ret));
+				vm_request_exit(&vm, VM_EXIT_HOST, VMM_EXIT_HOST);
+				break;
+			}
+		}
+		if (!vm.boot_requested || !vm.booted) {
+			status = vm.exit_requested ? vm.exit_status : VMM_EXIT_HOST;
+			vm_destroy(&vm);
+			vm_fini(&vm);
+			ev_loop_fini(&loop);
+			return status;
+		}
+	} else if (vm_create(&vm, &cfg)) {
 		vm_fini(&vm);
 		ev_loop_fini(&loop);
 		return VMM_EXIT_HOST;

@@ -79,6 +79,7 @@ struct vm {
 	bool reboot_pending;		/* vm_reboot() pressed the button: S5 means reboot */
 	bool run_done;			/* vm_run()'s loop ends */
 	bool booted;			/* vm_create() succeeded: there is a VM to destroy */
+	bool boot_requested;		/* empty vmm: vm.boot arrived, main() calls vm_run() */
 
 	/* pause: vCPUs park on pause_cond while pause_requested (vcpu.c) */
 	pthread_mutex_t pause_lock;
@@ -110,7 +111,9 @@ struct vm {
 };
 
 /*
- * Ask the VM to stop with this reason.  status is the process exit status
+ * Ask the VM to stop with this reason.  (The control socket's powerdown
+ * timeout: vm_request_exit(vm, VM_EXIT_POWERDOWN_TIMEOUT,
+ * VMM_EXIT_POWERDOWN_TIMEOUT); vm_quit() is VM_EXIT_QUIT, VMM_EXIT_QUIT.)  status is the process exit status
  * (see exitcode.h).  Safe from any thread, any number of times: the first
  * call wins.  Returns immediately; vCPUs are stopped by the main loop.
  */

@@ -5,11 +5,15 @@
  * run (vCPUs and the event loop until the VM ends), destroy, fini.  All
  * failures are reported on stderr before these return.
  *
- * An "empty" vmm (the control socket's vm.create / vm.boot) does
- *   ev_loop_init(&loop); vm_init(&vm, &loop);   register the socket on &loop;
- *   while (!vm_ready && !vm_exit_pending(&vm)) ev_loop_once(&loop, -1);
- *   vm_create(&vm, &cfg) (on the loop thread);  vm_run(&vm, &term);
- *   vm_destroy(&vm); vm_fini(&vm); ev_loop_fini(&loop);
+ * An "empty" vmm (no --kernel: the control socket's vm.create / vm.boot):
+ * main() does ev_loop_init(&loop); vm_init(&vm, &loop); (the socket
+ * registers on &loop), then runs ev_loop_once() until vm.boot_requested or
+ * vm_exit_pending().  The socket's handlers, on the loop thread:
+ *   vm.create: vm_create(vm, cfg) (cfg must outlive the VM; state stays
+ *              VM_STATE_CREATED; vm->booted says it worked);
+ *   vm.boot:   if vm_ctl_allowed(state, VM_CTL_BOOT) and vm->booted,
+ *              vm->boot_requested = true (main() then calls vm_run());
+ *   vmm.shutdown / quit: vm_quit(vm), which works in every state but shutdown.
  */
 #ifndef VMM_VM_RUNTIME_H
 #define VMM_VM_RUNTIME_H
