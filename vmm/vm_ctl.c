@@ -83,7 +83,8 @@ static int restart(struct vm *vm, const char *event)
 		vm_request_exit(vm, VM_EXIT_HOST, VMM_EXIT_HOST);
 		return ret;
 	}
-	vm_emit_event(vm, "booted", NULL, 0);
+	if (vm->state != VM_STATE_PAUSED)	/* a paused VM stays paused, at its reset vector */
+		vm_emit_event(vm, "booted", NULL, 0);
 	return 0;
 }
 
