@@ -273,6 +273,10 @@ static int vm_build(struct vm *vm, struct blk_image **imgs)
 	int ret;
 
 	vm->nr_vcpus = vm->cfg->cpus;
+	vm->port = (struct vm_port){
+		.vm = vm, .pio_bus = &vm->pio_bus, .mmio_bus = &vm->mmio_bus,
+		.mem = &vm->mem, .nr_vcpus = vm->nr_vcpus,
+	};
 	ret = bus_init(&vm->pio_bus, "pio");
 	if (!ret)
 		ret = bus_init(&vm->mmio_bus, "mmio");

@@ -16,6 +16,7 @@
 
 #include "devices/bus.h"
 #include "devices/devlist.h"
+#include "devices/vm_port.h"
 #include "mem/guest_mem.h"
 #include "options.h"
 #include "vm_ctl.h"
@@ -27,21 +28,6 @@ struct legacy_devices;
 struct ged;
 struct ev_loop;
 struct vm_stdin;
-
-enum vm_exit_reason {
-	VM_EXIT_POWEROFF,	/* ACPI S5 */
-	VM_EXIT_RESET,		/* i8042 / 0xcf9 / ACPI reset */
-	VM_EXIT_DEBUG,		/* debug-exit port: status (v << 1) | 1 */
-	VM_EXIT_PANIC,		/* pvpanic */
-	VM_EXIT_TRIPLE_FAULT,	/* KVM_EXIT_SHUTDOWN */
-	VM_EXIT_INTERNAL,	/* KVM internal error, failed entry, unhandled exit */
-	VM_EXIT_HOST,		/* host-side failure while running */
-	VM_EXIT_USER,		/* Ctrl-A x */
-	VM_EXIT_SIGNAL,		/* SIGINT / SIGTERM / SIGHUP */
-	VM_EXIT_HALTED,		/* every vCPU stopped for good (vm_halt.c) */
-	VM_EXIT_QUIT,		/* vm_quit(): the control socket's quit (virsh destroy) */
-	VM_EXIT_POWERDOWN_TIMEOUT,	/* the guest ignored the power button; quit */
-};
 
 /* The reason as the log and the "shutdown" event give it. */
 const char *vm_exit_reason_name(enum vm_exit_reason reason);
@@ -62,6 +48,7 @@ struct vm {
 	struct guest_mem mem;
 	struct bus pio_bus;
 	struct bus mmio_bus;
+	struct vm_port port;		/* what platform devices get instead of struct vm */
 
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
@@ -110,14 +97,7 @@ struct vm {
 	unsigned int next_msi_gsi;
 };
 
-/*
- * Ask the VM to stop with this reason.  (The control socket's powerdown
- * timeout: vm_request_exit(vm, VM_EXIT_POWERDOWN_TIMEOUT,
- * VMM_EXIT_POWERDOWN_TIMEOUT); vm_quit() is VM_EXIT_QUIT, VMM_EXIT_QUIT.)  status is the process exit status
- * (see exitcode.h).  Safe from any thread, any number of times: the first
- * call wins.  Returns immediately; vCPUs are stopped by the main loop.
- */
-void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status);
+/* vm_request_exit() and vm_irq_line(): devices/vm_port.h */
 
 /*
  * vm_halt.c: called by the main loop every VM_HALT_PROBE_MS; ends the VM
@@ -127,9 +107,6 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status);
 #define VM_HALT_PROBE_MS	500
 #define VM_HALT_PROBES		3
 void vm_halt_tick(struct vm *vm);
-
-/* Raise (level 1) or lower (0) a GSI on the in-kernel irqchip. 0 or -errno. */
-int vm_irq_line(struct vm *vm, unsigned int gsi, int level);
 
 /* Inject one MSI now (KVM_SIGNAL_MSI). 0 or -errno. */
 int vm_msi_signal(struct vm *vm, uint64_t addr, uint32_t data);

@@ -92,7 +92,7 @@ int vm_devices_create(struct vm *vm, struct blk_image **imgs)
 	unsigned int i;
 	int ret;
 
-	ret = uart_create(vm, PORT_COM1, GSI_COM1, vm->console_out_fd, &vm->com1);
+	ret = uart_create(&vm->port, PORT_COM1, GSI_COM1, vm->console_out_fd, &vm->com1);
 	if (ret) {
 		log_err("cannot create the serial console: %s", strerror(-ret));
 		return ret;
@@ -117,7 +117,7 @@ int vm_devices_create(struct vm *vm, struct blk_image **imgs)
 	ret = add(vm, "legacy", &legacy_dev_ops, vm);
 	if (ret)
 		return ret;
-	ret = ged_create(vm, &vm->ged);
+	ret = ged_create(&vm->port, &vm->ged);
 	if (ret) {
 		log_err("cannot create the ACPI generic event device: %s", strerror(-ret));
 		return ret;

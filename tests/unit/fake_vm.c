@@ -25,6 +25,10 @@ int fake_vm_init(struct vm *vm, uint64_t ram_size)
 	if (bus_init(&vm->pio_bus, "pio") || bus_init(&vm->mmio_bus, "mmio"))
 		return -ENOMEM;
 	vm->next_msi_gsi = 24;
+	vm->port = (struct vm_port){
+		.vm = vm, .pio_bus = &vm->pio_bus, .mmio_bus = &vm->mmio_bus,
+		.mem = &vm->mem, .nr_vcpus = vm->nr_vcpus,
+	};
 	if (!ram_size)
 		return 0;
 	ram = calloc(1, ram_size);

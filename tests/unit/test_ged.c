@@ -16,7 +16,7 @@ static struct ged *g;
 static void setup(void)
 {
 	cr_assert_eq(fake_vm_init(&vm, 0), 0);
-	cr_assert_eq(ged_create(&vm, &g), 0);
+	cr_assert_eq(ged_create(&vm.port, &g), 0);
 }
 
 static void teardown(void)
@@ -55,5 +55,5 @@ Test(ged, port_is_registered_once)
 	struct ged *other;
 
 	cr_assert_str_eq(bus_name_at(&vm.pio_bus, PORT_GED), "acpi-ged");
-	cr_assert_neq(ged_create(&vm, &other), 0, "a second GED on the same port");
+	cr_assert_neq(ged_create(&vm.port, &other), 0, "a second GED on the same port");
 }

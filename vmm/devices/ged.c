@@ -11,7 +11,7 @@
 #include "ged.h"
 #include "log.h"
 #include "mem/layout.h"
-#include "vm.h"
+#include "vm_port.h"
 
 static void ged_read(void *opaque, uint64_t offset, void *data, unsigned int len)
 {
@@ -40,15 +40,15 @@ int ged_raise(struct ged *g, uint8_t events)
 	pthread_mutex_lock(&g->lock);
 	g->pending |= events;
 	pthread_mutex_unlock(&g->lock);
-	ret = vm_irq_line(g->vm, GSI_GED, 1);
+	ret = port_irq_line(g->port, GSI_GED, 1);
 	if (!ret)
-		ret = vm_irq_line(g->vm, GSI_GED, 0);
+		ret = port_irq_line(g->port, GSI_GED, 0);
 	if (ret)
 		log_err("ACPI GED: cannot raise GSI %d: %s", GSI_GED, strerror(-ret));
 	return ret;
 }
 
-int ged_create(struct vm *vm, struct ged **out)
+int ged_create(const struct vm_port *port, struct ged **out)
 {
 	struct ged *g;
 	int ret;
@@ -56,9 +56,9 @@ int ged_create(struct vm *vm, struct ged **out)
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	g->vm = vm;
+	g->port = port;
 	pthread_mutex_init(&g->lock, NULL);
-	ret = bus_register(&vm->pio_bus, PORT_GED, 1, &ged_ops, g, "acpi-ged");
+	ret = bus_register(port->pio_bus, PORT_GED, 1, &ged_ops, g, "acpi-ged");
 	if (ret) {
 		pthread_mutex_destroy(&g->lock);
 		free(g);
@@ -72,7 +72,7 @@ void ged_destroy(struct ged *g)
 {
 	if (!g)
 		return;
-	bus_unregister(&g->vm->pio_bus, PORT_GED, g);
+	bus_unregister(g->port->pio_bus, PORT_GED, g);
 	pthread_mutex_destroy(&g->lock);
 	free(g);
 }

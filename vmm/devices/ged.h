@@ -15,18 +15,18 @@
 #include <pthread.h>
 #include <stdint.h>
 
-struct vm;
+struct vm_port;
 
 #define GED_EVT_POWER_BUTTON	0x01
 
 struct ged {
-	struct vm *vm;
+	const struct vm_port *port;
 	pthread_mutex_t lock;
 	uint8_t pending;		/* events raised, not yet read by _EVT */
 };
 
-/* Registers PORT_GED on vm->pio_bus.  0 or -errno. */
-int ged_create(struct vm *vm, struct ged **out);
+/* Registers PORT_GED on port->pio_bus.  0 or -errno. */
+int ged_create(const struct vm_port *port, struct ged **out);
 void ged_destroy(struct ged *g);
 /* Latches the event bits and pulses GSI_GED.  0 or -errno. */
 int ged_raise(struct ged *g, uint8_t events);
