@@ -9,6 +9,7 @@
  *
  *   LAYOUT_PCI_MMIO_START  0xc0000000    LAYOUT_PCI_MMIO_END  0xfec00000
  *   PORT_COM1 0x3f8 / GSI_COM1 4         PORT_PVPANIC 0x505
+ *   PORT_GED 0x3c4 / GSI_GED 5
  *   GSI_PCI_BASE 16, GSI_PCI_COUNT 8: slot s, any pin -> GSI 16 + (s % 8)
  */
 DefinitionBlock ("dsdt.aml", "DSDT", 2, "VMM   ", "VMMDSDT ", 0x00000001)
@@ -198,6 +199,42 @@ DefinitionBlock ("dsdt.aml", "DSDT", 2, "VMM   ", "VMMDSDT ", 0x00000001)
 				IO (Decode16, 0x0070, 0x0070, 0x01, 0x02)
 				IRQNoFlags () {8}
 			})
+		}
+
+		/*
+		 * ACPI Generic Event Device (vmm/devices/ged.h): a hardware-reduced
+		 * platform has no SCI, so platform events come as this device's
+		 * interrupt; _EVT reads the pending-event byte (reading clears it).
+		 * Bit 0: the power button (vmm's vm_power_button()).
+		 */
+		Device (GED0)
+		{
+			Name (_HID, "ACPI0013")
+			Name (_UID, Zero)
+			Name (_CRS, ResourceTemplate ()
+			{
+				Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { 5 }
+			})
+			OperationRegion (GDRG, SystemIO, 0x03C4, One)
+			Field (GDRG, ByteAcc, NoLock, WriteAsZeros)
+			{
+				GDAT, 8
+			}
+			Method (_EVT, 1, Serialized)
+			{
+				Local0 = GDAT
+				If (Local0 & One)
+				{
+					Notify (\_SB.PWRB, 0x80)
+				}
+			}
+		}
+
+		/* Control-method power button (FADT PWR_BUTTON flag set: no fixed one) */
+		Device (PWRB)
+		{
+			Name (_HID, EisaId ("PNP0C0C"))
+			Name (_UID, Zero)
 		}
 
 		/* QEMU-compatible pvpanic: Linux's pvpanic-mmio driver binds to QEMU0001 */

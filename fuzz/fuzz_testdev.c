@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(lines, 0, sizeof(lines));
 	if (fake_vm_init(&vm, 1 << 20))
 		return 0;
-	if (testdev_create(&vm, &t))
+	if (testdev_create(&vm.port, &t))
 		goto out_vm;
 	while (pos + 4 <= size) {
 		uint8_t op = data[pos];
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < TESTDEV_IRQ_LINES; i++)
 		if (fake_vm.irq_level[i] != lines[i])
 			__builtin_trap();
-	testdev_destroy(&vm, t);
+	testdev_destroy(t);
 out_vm:
 	fake_vm_destroy(&vm);
 	return 0;

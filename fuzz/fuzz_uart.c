@@ -49,8 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (fake_vm_init(&vm, 0))
 		return 0;
-	vm.nr_vcpus = 2;
-	if (uart_create(&vm, PORT_COM1, GSI_COM1, -1, &u))
+	vm.nr_vcpus = vm.port.nr_vcpus = 2;
+	if (uart_create(&vm.port, PORT_COM1, GSI_COM1, -1, &u))
 		goto out_vm;
 	if (legacy_devices_create(&vm))
 		goto out_uart;

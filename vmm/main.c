@@ -11,6 +11,7 @@
 
 #include "console.h"
 #include "cpu/vcpu.h"
+#include "event_loop.h"
 #include "exitcode.h"
 #include "log.h"
 #include "options.h"
@@ -67,7 +68,8 @@ int main(int argc, char **argv)
 	static struct vm_config cfg;	/* large (disk paths): not on the stack */
 	static struct vm vm;
 	struct console_term term = { .fd = -1 };
-	int status;
+	struct ev_loop loop;
+	int ret, status;
 
 	switch (opts_parse(argc, argv, &cfg, stdout, stderr)) {
 	case OPTS_EXIT_OK:
@@ -85,8 +87,41 @@ int main(int argc, char **argv)
 		log_set_level(LOG_DEBUG);
 
 	signals_setup();
-	if (vm_create(&vm, &cfg))
+	/* the loop exists before the VM: the control socket can serve an empty vmm */
+	ret = ev_loop_init(&loop);
+	if (ret) {
+		log_err("cannot create the event loop: %s", strerror(-ret));
 		return VMM_EXIT_HOST;
+	}
+	if (vm_init(&vm, &loop)) {
+		ev_loop_fini(&loop);
+		return VMM_EXIT_HOST;
+	}
+	if (!cfg.kernel) {
+		/*
+		 * An empty vmm: the control socket (registered on &loop) calls
+		 * vm_create() for vm.create and sets vm.boot_requested for vm.boot.
+		 */
+		while (!vm.boot_requested && !vm_exit_pending(&vm)) {
+			ret = ev_loop_once(&loop, -1);
+			if (ret < 0) {
+				log_err("event loop: %s", strerror(-ret));
+				vm_request_exit(&vm, VM_EXIT_HOST, VMM_EXIT_HOST);
+				break;
+			}
+		}
+		if (!vm.boot_requested || !vm.booted) {
+			status = vm.exit_requested ? vm.exit_status : VMM_EXIT_HOST;
+			vm_destroy(&vm);
+			vm_fini(&vm);
+			ev_loop_fini(&loop);
+			return status;
+		}
+	} else if (vm_create(&vm, &cfg)) {
+		vm_fini(&vm);
+		ev_loop_fini(&loop);
+		return VMM_EXIT_HOST;
+	}
 	if (cfg.console == CONSOLE_STDIO) {
 		fatal_term = &term;
 		if (console_term_raw(&term, STDIN_FILENO))
@@ -96,5 +131,7 @@ int main(int argc, char **argv)
 	console_term_restore(&term);
 	fatal_term = NULL;
 	vm_destroy(&vm);
+	vm_fini(&vm);
+	ev_loop_fini(&loop);
 	return status;
 }

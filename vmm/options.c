@@ -78,6 +78,9 @@ static void usage(FILE *f)
 "  --testdev            add QEMU's pc-testdev (ports 0xe0-0xeb, IRQ lines at\n"
 "                       0x2000-0x2017, scratch memory at 0xff000000) for test\n"
 "                       guests written for QEMU (docs/guest-tests.md)\n"
+"  --on-reboot ACTION   what a guest reboot does: exit (default) ends vmm with\n"
+"                       status 0; restart boots the VM again in this process\n"
+"                       (kernel and initrd reloaded, disks kept open)\n"
 "  -v, --verbose        more messages on stderr (repeat for debug)\n"
 "  -q, --quiet          errors only\n"
 "  -h, --help           this help\n"
@@ -93,6 +96,8 @@ static void usage(FILE *f)
 "  6        guest kernel panic        8   guest triple fault\n"
 "  10       KVM internal error or unhandled VM exit\n"
 "  12       guest halted for good: every vCPU in HLT with interrupts off\n"
+"  14       quit from the control socket\n"
+"  16       powerdown timed out (the VM was quit)\n"
 "  128+N    vmm stopped by signal N\n"
 "\n"
 "Examples:\n"
@@ -114,6 +119,7 @@ enum {
 	OPT_FLAT,
 	OPT_GUEST_UNPACK,
 	OPT_TESTDEV,
+	OPT_ON_REBOOT,
 };
 
 static const struct option long_opts[] = {
@@ -127,6 +133,7 @@ static const struct option long_opts[] = {
 	{ "flat",    no_argument,       NULL, OPT_FLAT },
 	{ "guest-unpack", no_argument,  NULL, OPT_GUEST_UNPACK },
 	{ "testdev", no_argument,       NULL, OPT_TESTDEV },
+	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "verbose", no_argument,       NULL, 'v' },
 	{ "quiet",   no_argument,       NULL, 'q' },
 	{ "help",    no_argument,       NULL, 'h' },
@@ -213,6 +220,16 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case OPT_TESTDEV:
 			cfg->testdev = true;
+			break;
+		case OPT_ON_REBOOT:
+			if (!strcmp(optarg, "exit")) {
+				cfg->on_reboot = ON_REBOOT_EXIT;
+			} else if (!strcmp(optarg, "restart")) {
+				cfg->on_reboot = ON_REBOOT_RESTART;
+			} else {
+				fprintf(err, "vmm: --on-reboot: '%s' is not exit or restart\n", optarg);
+				return OPTS_ERROR;
+			}
 			break;
 		case 'v':
 			cfg->verbosity++;

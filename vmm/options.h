@@ -20,6 +20,11 @@ enum console_kind {
 	CONSOLE_FILE,	/* output appended to a file, no input */
 };
 
+enum on_reboot {
+	ON_REBOOT_EXIT,		/* a guest reboot ends vmm with status 0 (default) */
+	ON_REBOOT_RESTART,	/* a guest reboot boots the VM again in this process */
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -33,6 +38,7 @@ struct vm_config {
 	const char *console_path;	/* CONSOLE_FILE */
 	struct disk_opts disks[VMM_MAX_DISKS];
 	unsigned int nr_disks;
+	enum on_reboot on_reboot;	/* --on-reboot exit|restart */
 	int verbosity;			/* -v count */
 };
 

@@ -16,14 +16,10 @@
 
 #include "boot/boot.h"
 #include "cpu/vcpu.h"
-#include "devices/legacy.h"
-#include "devices/pci.h"
-#include "devices/testdev.h"
-#include "devices/uart.h"
 #include "log.h"
 #include "mem/layout.h"
 #include "mem/ram.h"
-#include "virtio/virtio_blk.h"
+#include "block/block.h"
 #include "vm.h"
 #include "vm_runtime.h"
 
@@ -178,48 +174,6 @@ static int console_open(struct vm *vm, const struct vm_config *cfg)
 	return -EINVAL;
 }
 
-static int devices_create(struct vm *vm, const struct vm_config *cfg)
-{
-	char err[512];
-	unsigned int i;
-	int ret;
-
-	ret = uart_create(vm, PORT_COM1, GSI_COM1, vm->console_out_fd, &vm->com1);
-	if (ret) {
-		log_err("cannot create the serial console: %s", strerror(-ret));
-		return ret;
-	}
-	/* the PCI host bridge first: it owns 0xcf8-0xcff, reset port 0xcf9 included */
-	ret = pci_bus_create(vm);
-	if (ret) {
-		log_err("cannot create the PCI bus: %s", strerror(-ret));
-		return ret;
-	}
-	ret = legacy_devices_create(vm);
-	if (ret) {
-		log_err("cannot create the legacy devices: %s", strerror(-ret));
-		return ret;
-	}
-	ret = cfg->testdev ? testdev_create(vm, &vm->testdev) : 0;
-	if (ret)
-		return ret;
-	ret = disk_opts_check_distinct(cfg->disks, cfg->nr_disks, err, sizeof(err));
-	if (ret) {
-		log_err("%s", err);
-		return ret;
-	}
-	for (i = 0; i < cfg->nr_disks; i++) {
-		err[0] = '\0';
-		ret = virtio_blk_create(vm, &cfg->disks[i], &vm->disks[i], err, sizeof(err));
-		if (ret) {
-			log_err("%s", err[0] ? err : strerror(-ret));
-			return ret;
-		}
-		vm->nr_disks++;
-	}
-	return 0;
-}
-
 static int boot_prepare(struct vm *vm, const struct vm_config *cfg, struct boot_entry *entry)
 {
 	char err[512] = "";
@@ -275,48 +229,77 @@ static int vcpus_create(struct vm *vm, const struct boot_entry *entry)
 	return vcpu_setup_boot(&vm->vcpus[0], entry);
 }
 
-int vm_create(struct vm *vm, const struct vm_config *cfg)
+int vm_init(struct vm *vm, struct ev_loop *loop)
 {
-	struct boot_entry entry;
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->cfg = cfg;
+	vm->loop = loop;
 	vm->kvm_fd = vm->vm_fd = vm->exit_evt = vm->console_out_fd = -1;
-	vm->nr_vcpus = cfg->cpus;
+	vm->sig_fd = vm->halt_timer = -1;
+	vm->state = VM_STATE_CREATED;
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	pthread_mutex_init(&vm->irq_lock, NULL);
-	bus_init(&vm->pio_bus, "pio");
-	bus_init(&vm->mmio_bus, "mmio");
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	vm->exit_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->exit_evt < 0) {
 		ret = -errno;
 		log_err("eventfd: %s", strerror(errno));
-		goto err;
+		return ret;
 	}
-
-	ret = kvm_open(vm);
-	if (!ret)
-		ret = kvm_platform(vm);
-	if (!ret)
-		ret = memory_create(vm, cfg->memory);
-	if (!ret)
-		ret = console_open(vm, cfg);
-	if (!ret)
-		ret = devices_create(vm, cfg);
-	if (!ret)
-		ret = boot_prepare(vm, cfg, &entry);
-	if (!ret)
-		ret = vcpus_create(vm, &entry);
-	if (ret)
-		goto err;
-	return 0;
-err:
-	vm_destroy(vm);
+	ret = vm_loop_init(vm);
+	if (ret) {
+		log_err("cannot set up the event loop: %s", strerror(-ret));
+		vm_fini(vm);
+	}
 	return ret;
 }
 
-void vm_destroy(struct vm *vm)
+void vm_fini(struct vm *vm)
+{
+	vm_loop_fini(vm);
+	if (vm->exit_evt >= 0)
+		close(vm->exit_evt);
+	vm->exit_evt = -1;
+}
+
+bool vm_exit_pending(const struct vm *vm)
+{
+	return vm->state == VM_STATE_SHUTDOWN;
+}
+
+/* Everything that a reset rebuilds: KVM's VM, memory, devices, firmware, vCPUs. */
+static int vm_build(struct vm *vm, struct blk_image **imgs)
+{
+	struct boot_entry entry;
+	int ret;
+
+	vm->nr_vcpus = vm->cfg->cpus;
+	vm->port = (struct vm_port){
+		.vm = vm, .pio_bus = &vm->pio_bus, .mmio_bus = &vm->mmio_bus,
+		.mem = &vm->mem, .nr_vcpus = vm->nr_vcpus,
+	};
+	ret = bus_init(&vm->pio_bus, "pio");
+	if (!ret)
+		ret = bus_init(&vm->mmio_bus, "mmio");
+	if (!ret)
+		ret = kvm_open(vm);
+	if (!ret)
+		ret = kvm_platform(vm);
+	if (!ret)
+		ret = memory_create(vm, vm->cfg->memory);
+	if (!ret)
+		ret = vm_devices_create(vm, imgs);
+	if (!ret)
+		ret = boot_prepare(vm, vm->cfg, &entry);
+	if (!ret)
+		ret = vcpus_create(vm, &entry);
+	return ret;
+}
+
+/* Undoes vm_build; the vCPU threads must have ended. */
+static void vm_teardown(struct vm *vm)
 {
 	unsigned int i;
 
@@ -328,32 +311,64 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus);
 		vm->vcpus = NULL;
 	}
-	for (i = 0; i < vm->nr_disks; i++)
-		virtio_blk_destroy(vm->disks[i]);
-	vm->nr_disks = 0;
-	pci_bus_destroy(vm);
-	legacy_devices_destroy(vm);
-	testdev_destroy(vm, vm->testdev);
-	vm->testdev = NULL;
-	if (vm->com1) {
-		uart_destroy(vm->com1);
-		vm->com1 = NULL;
-	}
-	if (vm->console_out_fd > STDERR_FILENO)
-		close(vm->console_out_fd);
-	vm->console_out_fd = -1;
+	vm_devices_destroy(&vm->devices);
 	for (i = 0; i < vm->mem.nr_regions; i++)
 		munmap(vm->mem.regions[i].hva, vm->mem.regions[i].size);
-	vm->mem.nr_regions = 0;
+	memset(&vm->mem, 0, sizeof(vm->mem));
 	free(vm->routing);
 	vm->routing = NULL;
+	vm->next_msi_gsi = 0;
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
-	if (vm->exit_evt >= 0)
-		close(vm->exit_evt);
-	vm->vm_fd = vm->kvm_fd = vm->exit_evt = -1;
+	vm->vm_fd = vm->kvm_fd = -1;
 	bus_destroy(&vm->pio_bus);
 	bus_destroy(&vm->mmio_bus);
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	int ret;
+
+	vm->cfg = cfg;
+	ret = console_open(vm, cfg);
+	if (!ret)
+		ret = vm_build(vm, NULL);
+	if (ret)
+		goto err;
+	vm->booted = true;
+	return 0;
+err:
+	vm_destroy(vm);
+	return ret;
+}
+
+int vm_rebuild(struct vm *vm)
+{
+	struct blk_image *imgs[VMM_MAX_DISKS] = { NULL };
+	unsigned int i;
+	int ret;
+
+	vm_devices_take_images(vm, imgs);
+	vm_teardown(vm);
+	ret = vm_build(vm, imgs);
+	for (i = 0; i < VMM_MAX_DISKS; i++)	/* not taken back: a failed build */
+		if (imgs[i])
+			blk_image_close(imgs[i]);
+	if (ret) {
+		log_err("cannot rebuild the VM for the reset: %s", strerror(-ret));
+		vm_teardown(vm);
+		vm->booted = false;
+	}
+	return ret;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	vm_teardown(vm);
+	vm->booted = false;
+	if (vm->console_out_fd > STDERR_FILENO)
+		close(vm->console_out_fd);
+	vm->console_out_fd = -1;
 }

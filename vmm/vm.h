@@ -15,28 +15,22 @@
 #include <stdint.h>
 
 #include "devices/bus.h"
+#include "devices/devlist.h"
+#include "devices/vm_port.h"
 #include "mem/guest_mem.h"
 #include "options.h"
+#include "vm_ctl.h"
 
 struct vcpu;
 struct pci_bus;
 struct uart;
 struct legacy_devices;
-struct virtio_pci_dev;
+struct ged;
 struct ev_loop;
+struct vm_stdin;
 
-enum vm_exit_reason {
-	VM_EXIT_POWEROFF,	/* ACPI S5 */
-	VM_EXIT_RESET,		/* i8042 / 0xcf9 / ACPI reset */
-	VM_EXIT_DEBUG,		/* debug-exit port: status (v << 1) | 1 */
-	VM_EXIT_PANIC,		/* pvpanic */
-	VM_EXIT_TRIPLE_FAULT,	/* KVM_EXIT_SHUTDOWN */
-	VM_EXIT_INTERNAL,	/* KVM internal error, failed entry, unhandled exit */
-	VM_EXIT_HOST,		/* host-side failure while running */
-	VM_EXIT_USER,		/* Ctrl-A x */
-	VM_EXIT_SIGNAL,		/* SIGINT / SIGTERM / SIGHUP */
-	VM_EXIT_HALTED,		/* every vCPU stopped for good (vm_halt.c) */
-};
+/* The reason as the log and the "shutdown" event give it. */
+const char *vm_exit_reason_name(enum vm_exit_reason reason);
 
 #define VM_MAX_GSI_ROUTES	1024
 
@@ -54,18 +48,38 @@ struct vm {
 	struct guest_mem mem;
 	struct bus pio_bus;
 	struct bus mmio_bus;
+	struct vm_port port;		/* what platform devices get instead of struct vm */
 
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
 
-	/* devices */
-	struct uart *com1;
+	/* devices: every one is in the list (lifecycle); a few are also named */
+	struct vm_devices devices;
+	struct uart *com1;		/* the console: the event loop feeds it stdin */
 	struct legacy_devices *legacy;	/* i8042, RTC, fw_cfg, debug-exit, pvpanic, ACPI PM, reset */
 	struct testdev *testdev;	/* --testdev, else NULL */
 	struct pci_bus *pci;
-	struct virtio_pci_dev *disks[VMM_MAX_DISKS];
-	unsigned int nr_disks;
+	struct ged *ged;		/* ACPI Generic Event Device: the power button */
 	int console_out_fd;		/* -1: console output dropped */
+
+	/* lifecycle (vm_ctl.c); state is read and written on the loop thread only */
+	enum vm_state state;
+	bool reboot_pending;		/* vm_reboot() pressed the button: S5 means reboot */
+	bool run_done;			/* vm_run()'s loop ends */
+	bool booted;			/* vm_create() succeeded: there is a VM to destroy */
+	bool boot_requested;		/* empty vmm: vm.boot arrived, main() calls vm_run() */
+
+	/* pause: vCPUs park on pause_cond while pause_requested (vcpu.c) */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;	/* vCPUs wait for resume; vm_pause() for nr_parked */
+	bool pause_requested;
+	unsigned int nr_parked;		/* vCPU threads parked */
+	unsigned int nr_alive;		/* vCPU threads not yet ended */
+
+	/* the event loop's own registrations (vm_loop.c) */
+	int sig_fd;			/* signalfd: SIGINT, SIGTERM, SIGHUP */
+	int halt_timer;			/* stopped-guest probes (vm_halt.c) */
+	struct vm_stdin *stdin_state;	/* console input, while vm_run() runs */
 
 	/* exit: first request wins; exit_evt wakes the main loop */
 	pthread_mutex_t exit_lock;
@@ -84,12 +98,7 @@ struct vm {
 	unsigned int next_msi_gsi;
 };
 
-/*
- * Ask the VM to stop with this reason.  status is the process exit status
- * (see exitcode.h).  Safe from any thread, any number of times: the first
- * call wins.  Returns immediately; vCPUs are stopped by the main loop.
- */
-void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status);
+/* vm_request_exit() and vm_irq_line(): devices/vm_port.h */
 
 /*
  * vm_halt.c: called by the main loop every VM_HALT_PROBE_MS; ends the VM
@@ -99,9 +108,6 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status);
 #define VM_HALT_PROBE_MS	500
 #define VM_HALT_PROBES		3
 void vm_halt_tick(struct vm *vm);
-
-/* Raise (level 1) or lower (0) a GSI on the in-kernel irqchip. 0 or -errno. */
-int vm_irq_line(struct vm *vm, unsigned int gsi, int level);
 
 /* Inject one MSI now (KVM_SIGNAL_MSI). 0 or -errno. */
 int vm_msi_signal(struct vm *vm, uint64_t addr, uint32_t data);

@@ -157,6 +157,17 @@ int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
 	return 0;
 }
 
+int vm_irq_pin_masked(struct vm *vm, unsigned int gsi)
+{
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_IOAPIC };
+
+	if (gsi >= IOAPIC_PINS)
+		return -EINVAL;
+	if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &chip) < 0)
+		return -errno;
+	return chip.chip.ioapic.redirtbl[gsi].fields.mask ? 1 : 0;
+}
+
 int vm_msi_signal(struct vm *vm, uint64_t addr, uint32_t data)
 {
 	struct kvm_msi msi = {

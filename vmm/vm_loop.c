@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * The main thread's event loop while the guest runs: the exit eventfd,
- * signals (signalfd), and stdin for the serial console.  Devices never
- * stop the VM themselves: they call vm_request_exit(), which wakes us.
+ * The VM's registrations on the event loop (event_loop.h), which main()
+ * owns and may run before any VM exists: the exit eventfd and signals
+ * (signalfd) from vm_init() on; stdin for the serial console and the
+ * stopped-guest probe timer while vm_run() runs.  Devices never stop the
+ * VM themselves: they call vm_request_exit(), which wakes the loop.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -17,6 +20,7 @@
 #include "console.h"
 #include "cpu/vcpu.h"
 #include "devices/uart.h"
+#include "event_loop.h"
 #include "exitcode.h"
 #include "log.h"
 #include "vm.h"
@@ -33,7 +37,17 @@ static const char *const exit_reason_names[] = {
 	[VM_EXIT_USER] = "Ctrl-A x",
 	[VM_EXIT_SIGNAL] = "signal",
 	[VM_EXIT_HALTED] = "guest halted: every vCPU stopped with interrupts off",
+	[VM_EXIT_QUIT] = "quit from the control socket",
+	[VM_EXIT_POWERDOWN_TIMEOUT] = "powerdown timed out: the guest ignored the power button",
 };
+
+const char *vm_exit_reason_name(enum vm_exit_reason reason)
+{
+	if ((unsigned int)reason >= sizeof(exit_reason_names) / sizeof(exit_reason_names[0]) ||
+	    !exit_reason_names[reason])
+		return "unknown";
+	return exit_reason_names[reason];
+}
 
 void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status)
 {
@@ -47,16 +61,16 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status)
 		__atomic_store_n(&vm->exit_requested, true, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&vm->exit_lock);
-	n = write(vm->exit_evt, &one, sizeof(one));
-	(void)n;
+	if (vm->exit_evt >= 0) {
+		n = write(vm->exit_evt, &one, sizeof(one));
+		(void)n;
+	}
 }
 
-struct loop_state {
-	int epfd;
-	int sigfd;
+/* Console input: stdin -> UART, paced by the UART's free room. */
+struct vm_stdin {
 	int rx_notify;		/* uart says: room in the RX buffer again */
-	int halt_timer;		/* stopped-guest probes (vm_halt.c) */
-	bool stdin_on;		/* stdin is in the epoll set */
+	bool stdin_on;		/* stdin is registered on the loop */
 	bool stdin_eof;
 	bool stdin_file;	/* regular file: epoll refuses it, read on demand */
 	bool escapes;		/* stdin is a terminal: Ctrl-A x */
@@ -65,46 +79,47 @@ struct loop_state {
 	size_t npending, pending_off;
 };
 
-static int epoll_set(int epfd, int op, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+static void stdin_ready(void *opaque, int fd, uint32_t events);
 
-	return epoll_ctl(epfd, op, fd, &ev);
-}
-
-static void stdin_watch(struct loop_state *ls, bool on)
+static void stdin_watch(struct vm *vm, struct vm_stdin *in, bool on)
 {
-	if (ls->stdin_eof || ls->stdin_file || on == ls->stdin_on)
+	int ret;
+
+	if (in->stdin_eof || in->stdin_file || on == in->stdin_on)
 		return;
-	if (epoll_set(ls->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, STDIN_FILENO) == 0)
-		ls->stdin_on = on;
-	else if (on && errno == EPERM)	/* a regular file: read it as the UART takes it */
-		ls->stdin_file = true;
+	ret = on ? ev_add(vm->loop, STDIN_FILENO, EPOLLIN, stdin_ready, vm)
+		 : ev_del(vm->loop, STDIN_FILENO);
+	if (!ret)
+		in->stdin_on = on;
+	else if (on && ret == -EPERM)	/* a regular file: read it as the UART takes it */
+		in->stdin_file = true;
 	else if (on)
-		ls->stdin_eof = true;
+		in->stdin_eof = true;
 }
 
-static void stdin_read(struct vm *vm, struct loop_state *ls);
+static void stdin_read(struct vm *vm, struct vm_stdin *in);
 
 /* Hands pending bytes to the UART; pauses stdin while the UART is full. */
-static void stdin_flush(struct vm *vm, struct loop_state *ls)
+static void stdin_flush(struct vm *vm, struct vm_stdin *in)
 {
 	size_t n;
 
-	if (ls->pending_off < ls->npending) {
-		n = uart_receive(vm->com1, ls->pending + ls->pending_off,
-				 ls->npending - ls->pending_off);
-		ls->pending_off += n;
+	if (!vm->com1)		/* a failed reset tore the VM down */
+		return;
+	if (in->pending_off < in->npending) {
+		n = uart_receive(vm->com1, in->pending + in->pending_off,
+				 in->npending - in->pending_off);
+		in->pending_off += n;
 	}
-	stdin_watch(ls, ls->pending_off == ls->npending);
-	if (ls->stdin_file && !ls->stdin_eof && ls->pending_off == ls->npending &&
+	stdin_watch(vm, in, in->pending_off == in->npending);
+	if (in->stdin_file && !in->stdin_eof && in->pending_off == in->npending &&
 	    uart_rx_room(vm->com1))
-		stdin_read(vm, ls);
+		stdin_read(vm, in);
 }
 
-static void stdin_read(struct vm *vm, struct loop_state *ls)
+static void stdin_read(struct vm *vm, struct vm_stdin *in)
 {
-	uint8_t buf[sizeof(ls->pending) - 1];
+	uint8_t buf[sizeof(in->pending) - 1];
 	bool quit = false;
 	ssize_t n;
 
@@ -113,140 +128,239 @@ static void stdin_read(struct vm *vm, struct loop_state *ls)
 		return;
 	if (n <= 0) {
 		/* EOF or error: the guest keeps running without input */
-		stdin_watch(ls, false);
-		ls->stdin_eof = true;
+		stdin_watch(vm, in, false);
+		in->stdin_eof = true;
 		return;
 	}
-	if (ls->escapes) {
-		ls->npending = console_escape_filter(&ls->esc, buf, (size_t)n, ls->pending, &quit);
+	if (in->escapes) {
+		in->npending = console_escape_filter(&in->esc, buf, (size_t)n, in->pending, &quit);
 		if (quit) {
 			vm_request_exit(vm, VM_EXIT_USER, VMM_EXIT_OK);
 			return;
 		}
 	} else {
-		memcpy(ls->pending, buf, (size_t)n);
-		ls->npending = (size_t)n;
+		memcpy(in->pending, buf, (size_t)n);
+		in->npending = (size_t)n;
 	}
-	ls->pending_off = 0;
-	stdin_flush(vm, ls);
+	in->pending_off = 0;
+	stdin_flush(vm, in);
 }
 
-static void signal_read(struct vm *vm, struct loop_state *ls)
+static void stdin_ready(void *opaque, int fd, uint32_t events)
 {
+	struct vm *vm = opaque;
+
+	stdin_read(vm, vm->stdin_state);
+}
+
+static void rx_notify_ready(void *opaque, int fd, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0)
+		return;
+	stdin_flush(vm, vm->stdin_state);
+}
+
+static void signal_ready(void *opaque, int fd, uint32_t events)
+{
+	struct vm *vm = opaque;
 	struct signalfd_siginfo si;
 
-	if (read(ls->sigfd, &si, sizeof(si)) != sizeof(si))
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	log_info("stopping on signal %u", si.ssi_signo);
 	vm_request_exit(vm, VM_EXIT_SIGNAL, VMM_EXIT_SIGNAL_BASE + (int)si.ssi_signo);
 }
 
-static int loop_init(struct vm *vm, struct loop_state *ls, bool console_stdin)
+static void exit_ready(void *opaque, int fd, uint32_t events)
 {
-	const struct itimerspec period = {
-		.it_interval = { .tv_nsec = VM_HALT_PROBE_MS * 1000000L },
-		.it_value = { .tv_nsec = VM_HALT_PROBE_MS * 1000000L },
-	};
-	sigset_t set;
+	struct vm *vm = opaque;
+	uint64_t v;
 
-	memset(ls, 0, sizeof(*ls));
-	ls->sigfd = ls->rx_notify = ls->halt_timer = -1;
-	ls->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (ls->epfd < 0)
-		return -errno;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	if (__atomic_load_n(&vm->exit_requested, __ATOMIC_ACQUIRE))
+		vm_ctl_exit_requested(vm);
+}
+
+static void halt_timer_ready(void *opaque, int fd, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) > 0 && vm->state == VM_STATE_RUNNING)
+		vm_halt_tick(vm);
+}
+
+int vm_halt_timer_arm(struct vm *vm, bool on)
+{
+	const long ns = VM_HALT_PROBE_MS * 1000000L;
+	struct itimerspec t = {
+		.it_interval = { .tv_nsec = on ? ns : 0 },
+		.it_value = { .tv_nsec = on ? ns : 0 },
+	};
+
+	if (vm->halt_timer < 0)
+		return 0;
+	vm->halt_streak = 0;
+	return timerfd_settime(vm->halt_timer, 0, &t, NULL) ? -errno : 0;
+}
+
+int vm_loop_init(struct vm *vm)
+{
+	sigset_t set;
+	int ret;
+
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
-	ls->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (ls->sigfd < 0 || epoll_set(ls->epfd, EPOLL_CTL_ADD, ls->sigfd) ||
-	    epoll_set(ls->epfd, EPOLL_CTL_ADD, vm->exit_evt))
+	vm->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->sig_fd < 0)
 		return -errno;
-	ls->halt_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (ls->halt_timer < 0 || timerfd_settime(ls->halt_timer, 0, &period, NULL) ||
-	    epoll_set(ls->epfd, EPOLL_CTL_ADD, ls->halt_timer))
-		return -errno;
-	if (!console_stdin) {
-		ls->stdin_eof = true;
-		return 0;
+	ret = ev_add(vm->loop, vm->sig_fd, EPOLLIN, signal_ready, vm);
+	if (!ret)
+		ret = ev_add(vm->loop, vm->exit_evt, EPOLLIN, exit_ready, vm);
+	return ret;
+}
+
+void vm_loop_fini(struct vm *vm)
+{
+	if (vm->exit_evt >= 0)
+		ev_del(vm->loop, vm->exit_evt);
+	if (vm->sig_fd >= 0) {
+		ev_del(vm->loop, vm->sig_fd);
+		close(vm->sig_fd);
 	}
-	ls->escapes = isatty(STDIN_FILENO);
-	ls->rx_notify = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (ls->rx_notify < 0 || epoll_set(ls->epfd, EPOLL_CTL_ADD, ls->rx_notify))
+	vm->sig_fd = -1;
+}
+
+/* The console's UART was (re)created: point it at our rx-notify eventfd. */
+void vm_stdin_attach(struct vm *vm)
+{
+	struct vm_stdin *in = vm->stdin_state;
+
+	if (!in || in->rx_notify < 0)
+		return;
+	in->npending = in->pending_off = 0;
+	uart_set_rx_notify(vm->com1, in->rx_notify);
+	stdin_flush(vm, in);
+}
+
+static int run_init(struct vm *vm, bool console_stdin)
+{
+	struct vm_stdin *in;
+	int ret;
+
+	vm->halt_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (vm->halt_timer < 0)
 		return -errno;
-	uart_set_rx_notify(vm->com1, ls->rx_notify);
-	stdin_watch(ls, true);
-	if (ls->stdin_file)
-		stdin_flush(vm, ls);
+	ret = ev_add(vm->loop, vm->halt_timer, EPOLLIN, halt_timer_ready, vm);
+	if (ret)
+		return ret;
+	if (!console_stdin)
+		return 0;
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		return -ENOMEM;
+	vm->stdin_state = in;
+	in->escapes = isatty(STDIN_FILENO);
+	in->rx_notify = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (in->rx_notify < 0)
+		return -errno;
+	ret = ev_add(vm->loop, in->rx_notify, EPOLLIN, rx_notify_ready, vm);
+	if (ret)
+		return ret;
+	uart_set_rx_notify(vm->com1, in->rx_notify);
+	stdin_watch(vm, in, true);
+	if (in->stdin_file)
+		stdin_flush(vm, in);
 	return 0;
 }
 
-static void loop_fini(struct loop_state *ls)
+static void run_fini(struct vm *vm)
 {
-	if (ls->halt_timer >= 0)
-		close(ls->halt_timer);
-	if (ls->rx_notify >= 0)
-		close(ls->rx_notify);
-	if (ls->sigfd >= 0)
-		close(ls->sigfd);
-	if (ls->epfd >= 0)
-		close(ls->epfd);
+	struct vm_stdin *in = vm->stdin_state;
+
+	if (vm->halt_timer >= 0) {
+		ev_del(vm->loop, vm->halt_timer);
+		close(vm->halt_timer);
+	}
+	vm->halt_timer = -1;
+	if (!in)
+		return;
+	if (in->stdin_on)
+		ev_del(vm->loop, STDIN_FILENO);
+	if (in->rx_notify >= 0) {
+		if (vm->com1)
+			uart_set_rx_notify(vm->com1, -1);
+		ev_del(vm->loop, in->rx_notify);
+		close(in->rx_notify);
+	}
+	free(in);
+	vm->stdin_state = NULL;
+}
+
+int vm_vcpus_start(struct vm *vm)
+{
+	unsigned int i;
+	int ret = 0;
+
+	if (!vm->vcpus)
+		return -ENODEV;
+	for (i = 0; i < vm->nr_vcpus && !ret; i++)
+		ret = vcpu_start(&vm->vcpus[i]);
+	return ret;
+}
+
+/* Every vCPU thread ends (exit_requested must be set) and is joined. */
+void vm_vcpus_stop(struct vm *vm)
+{
+	unsigned int i;
+
+	if (!vm->vcpus)
+		return;
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);	/* parked ones see exit_requested */
+	pthread_mutex_unlock(&vm->pause_lock);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
 }
 
 int vm_run(struct vm *vm, struct console_term *term)
 {
-	struct loop_state ls;
-	unsigned int i;
-	uint64_t v;
 	int ret;
 
-	ret = loop_init(vm, &ls, vm->cfg->console == CONSOLE_STDIO);
+	vm->run_done = false;
+	ret = run_init(vm, vm->cfg->console == CONSOLE_STDIO);
+	if (!ret)
+		ret = vm_halt_timer_arm(vm, true);
 	if (ret) {
 		log_err("cannot set up the event loop: %s", strerror(-ret));
-		loop_fini(&ls);
+		run_fini(vm);
 		return VMM_EXIT_HOST;
 	}
-	for (i = 0; i < vm->nr_vcpus && !ret; i++)
-		ret = vcpu_start(&vm->vcpus[i]);
-	if (ret)
+	if (vm_vcpus_start(vm))
 		vm_request_exit(vm, VM_EXIT_HOST, VMM_EXIT_HOST);
+	else
+		vm_ctl_started(vm);
 
-	while (!__atomic_load_n(&vm->exit_requested, __ATOMIC_ACQUIRE)) {
-		struct epoll_event evs[8];
-		int n, k;
-
-		n = epoll_wait(ls.epfd, evs, 8, -1);
-		if (n < 0 && errno != EINTR) {
-			log_err("epoll_wait: %s", strerror(errno));
+	while (!vm->run_done) {
+		ret = ev_loop_once(vm->loop, -1);
+		if (ret < 0) {
+			log_err("event loop: %s", strerror(-ret));
 			vm_request_exit(vm, VM_EXIT_HOST, VMM_EXIT_HOST);
-		}
-		for (k = 0; k < n; k++) {
-			int fd = evs[k].data.fd;
-
-			if (fd == vm->exit_evt) {
-				if (read(fd, &v, sizeof(v)) < 0)
-					continue;
-			} else if (fd == ls.halt_timer) {
-				if (read(fd, &v, sizeof(v)) > 0)
-					vm_halt_tick(vm);
-			} else if (fd == ls.sigfd) {
-				signal_read(vm, &ls);
-			} else if (fd == ls.rx_notify) {
-				if (read(fd, &v, sizeof(v)) < 0)
-					continue;
-				stdin_flush(vm, &ls);
-			} else if (fd == STDIN_FILENO) {
-				stdin_read(vm, &ls);
-			}
+			vm_ctl_exit_requested(vm);
 		}
 	}
 
-	for (i = 0; i < vm->nr_vcpus; i++)
-		vcpu_kick(&vm->vcpus[i]);
-	for (i = 0; i < vm->nr_vcpus; i++)
-		vcpu_join(&vm->vcpus[i]);
+	vm_vcpus_stop(vm);
 	console_term_restore(term);
-	loop_fini(&ls);
-	log_info("%s: exit status %d", exit_reason_names[vm->exit_reason], vm->exit_status);
+	run_fini(vm);
+	log_info("%s: exit status %d", vm_exit_reason_name(vm->exit_reason), vm->exit_status);
 	return vm->exit_status;
 }

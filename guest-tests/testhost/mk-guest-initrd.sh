@@ -14,7 +14,7 @@ out=${1:?usage: mk-guest-initrd.sh OUT.gz}
 
 GUEST_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev
 	virtio_pci virtio_mmio virtio_blk failover net_failover virtio_net
-	pvpanic pvpanic_mmio"
+	pvpanic pvpanic_mmio button evdev"
 GUEST_TOOLS="/sbin/mke2fs /sbin/e2fsck /sbin/debugfs /sbin/tune2fs"
 
 key=$(inputs_key "$here/guest-init" "$0" "$here/initramfs-lib.sh" /bin/busybox \

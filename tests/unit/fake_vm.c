@@ -15,12 +15,20 @@ int fake_vm_init(struct vm *vm, uint64_t ram_size)
 	memset(&fake_vm, 0, sizeof(fake_vm));
 	vm->kvm_fd = vm->vm_fd = vm->exit_evt = -1;
 	vm->console_out_fd = -1;
+	vm->sig_fd = vm->halt_timer = -1;
+	vm->state = VM_STATE_RUNNING;
 	vm->nr_vcpus = 1;
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	pthread_mutex_init(&vm->irq_lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	if (bus_init(&vm->pio_bus, "pio") || bus_init(&vm->mmio_bus, "mmio"))
 		return -ENOMEM;
 	vm->next_msi_gsi = 24;
+	vm->port = (struct vm_port){
+		.vm = vm, .pio_bus = &vm->pio_bus, .mmio_bus = &vm->mmio_bus,
+		.mem = &vm->mem, .nr_vcpus = vm->nr_vcpus,
+	};
 	if (!ram_size)
 		return 0;
 	ram = calloc(1, ram_size);

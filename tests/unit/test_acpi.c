@@ -163,6 +163,19 @@ Test(acpi, dsdt_matches_layout)
 	cr_assert(aml_has(io, 8), "COM1 port");
 	cr_assert(aml_has((const uint8_t *)"\x22\x10\x00", 3), "IRQNoFlags {4}");
 	cr_assert(aml_has((const uint8_t *)"QEMU0001", 8));
+	{
+		/* GED: OperationRegion (GDRG, SystemIO, PORT_GED, 1) and its interrupt */
+		const uint8_t region[] = { 0x5b, 0x80, 'G', 'D', 'R', 'G', 0x01, 0x0b,
+					   PORT_GED & 0xff, PORT_GED >> 8, 0x01 };
+		/* Extended Interrupt: consumer, edge, active high, exclusive, one GSI */
+		const uint8_t irq[] = { 0x89, 0x06, 0x00, 0x03, 0x01, GSI_GED, 0, 0, 0 };
+
+		cr_assert(aml_has((const uint8_t *)"ACPI0013", 8), "GED _HID");
+		cr_assert(aml_has(region, sizeof(region)), "GED register != PORT_GED");
+		cr_assert(aml_has(irq, sizeof(irq)), "GED interrupt != GSI_GED, edge, high");
+		cr_assert(aml_has((const uint8_t *)"PWRB", 4), "power button device");
+		cr_assert(aml_has((const uint8_t *)"\x41\xd0\x0c\x0c", 4), "PNP0C0C EisaId");
+	}
 	cr_assert(aml_has((const uint8_t *)"_S5_", 4));
 	cr_assert(aml_has((const uint8_t *)"_PRT", 4));
 	/*

@@ -12,7 +12,7 @@ static struct vm vm;
 static void setup(void)
 {
 	cr_assert_eq(fake_vm_init(&vm, 32ULL << 20), 0);
-	vm.nr_vcpus = 3;
+	vm.nr_vcpus = vm.port.nr_vcpus = 3;
 	cr_assert_eq(legacy_devices_create(&vm), 0);
 }
 

@@ -128,3 +128,17 @@ Test(options, testdev)
 	cr_assert_eq(parse("--kernel k --testdev", err, sizeof(err)), OPTS_RUN);
 	cr_assert(cfg.testdev);
 }
+
+Test(options, on_reboot)
+{
+	char e[256] = "";
+
+	cr_assert_eq(parse("--kernel k", e, sizeof(e)), OPTS_RUN);
+	cr_assert_eq(cfg.on_reboot, ON_REBOOT_EXIT);
+	cr_assert_eq(parse("--kernel k --on-reboot restart", e, sizeof(e)), OPTS_RUN);
+	cr_assert_eq(cfg.on_reboot, ON_REBOOT_RESTART);
+	cr_assert_eq(parse("--kernel k --on-reboot exit", e, sizeof(e)), OPTS_RUN);
+	cr_assert_eq(cfg.on_reboot, ON_REBOOT_EXIT);
+	cr_assert_eq(parse("--kernel k --on-reboot reboot", e, sizeof(e)), OPTS_ERROR);
+	cr_assert(strstr(e, "--on-reboot: 'reboot' is not exit or restart"), "got: %s", e);
+}

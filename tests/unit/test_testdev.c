@@ -14,12 +14,12 @@ static struct testdev *td;
 static void setup(void)
 {
 	cr_assert_eq(fake_vm_init(&vm, 16ULL << 20), 0);
-	cr_assert_eq(testdev_create(&vm, &td), 0);
+	cr_assert_eq(testdev_create(&vm.port, &td), 0);
 }
 
 static void teardown(void)
 {
-	testdev_destroy(&vm, td);
+	testdev_destroy(td);
 	fake_vm_destroy(&vm);
 }
 
@@ -120,7 +120,7 @@ Test(testdev, two_devices_conflict)
 {
 	struct testdev *second = NULL;
 
-	cr_assert_eq(testdev_create(&vm, &second), -EEXIST);
+	cr_assert_eq(testdev_create(&vm.port, &second), -EEXIST);
 	cr_assert_null(second);
 	/* the first one still answers */
 	out(0xe0, 7, 4);

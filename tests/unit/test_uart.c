@@ -25,7 +25,7 @@ static void setup(void)
 {
 	cr_assert_eq(fake_vm_init(&vm, 0), 0);
 	cr_assert_eq(pipe2(pipefd, O_NONBLOCK), 0);
-	cr_assert_eq(uart_create(&vm, PORT_COM1, GSI_COM1, pipefd[1], &u), 0);
+	cr_assert_eq(uart_create(&vm.port, PORT_COM1, GSI_COM1, pipefd[1], &u), 0);
 }
 
 static void teardown(void)
@@ -334,7 +334,7 @@ Test(uart, dropped_output_with_fd_minus_one)
 {
 	struct uart *u2;
 
-	cr_assert_eq(uart_create(&vm, 0x2f8, 3, -1, &u2), 0);
+	cr_assert_eq(uart_create(&vm.port, 0x2f8, 3, -1, &u2), 0);
 	cr_assert_eq(bus_access(&vm.pio_bus, 0x2f8, &(uint8_t){ 'a' }, 1, true), 0);
 	uart_destroy(u2);
 	cr_assert_null(bus_name_at(&vm.pio_bus, 0x2f8));
@@ -344,7 +344,7 @@ Test(uart, overlapping_create_fails)
 {
 	struct uart *u2 = NULL;
 
-	cr_assert_eq(uart_create(&vm, PORT_COM1 + 4, GSI_COM1, -1, &u2), -EEXIST);
+	cr_assert_eq(uart_create(&vm.port, PORT_COM1 + 4, GSI_COM1, -1, &u2), -EEXIST);
 	cr_assert_null(u2);
 }
 

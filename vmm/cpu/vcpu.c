@@ -144,6 +144,37 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	return false;
 }
 
+/*
+ * vm_pause(): park until resumed (or the VM stops).  KVM_KVMCLOCK_CTRL
+ * tells the guest that the host stopped this vCPU, so its soft-lockup
+ * watchdog does not bark at the gap after resume; a guest without kvmclock
+ * makes it fail with EINVAL, which is fine.
+ */
+static void vcpu_park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	if (ioctl(vcpu->fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
+		log_debug("vCPU %u: KVM_KVMCLOCK_CTRL: %s", vcpu->id, strerror(errno));
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (vm->pause_requested && !__atomic_load_n(&vm->exit_requested, __ATOMIC_ACQUIRE))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+static void vcpu_thread_end(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_alive--;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -163,6 +194,10 @@ static void *vcpu_thread(void *arg)
 	for (;;) {
 		if (__atomic_load_n(&vm->exit_requested, __ATOMIC_ACQUIRE))
 			break;
+		if (__atomic_load_n(&vm->pause_requested, __ATOMIC_ACQUIRE)) {
+			vcpu_park(vcpu);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
@@ -177,14 +212,21 @@ static void *vcpu_thread(void *arg)
 			break;
 	}
 	exit_stats_report(vcpu);
+	vcpu_thread_end(vcpu);
 	return NULL;
 }
 
 int vcpu_start(struct vcpu *vcpu)
 {
-	int ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	struct vm *vm = vcpu->vm;
+	int ret;
 
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_alive++;
+	pthread_mutex_unlock(&vm->pause_lock);
+	ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
 	if (ret) {
+		vcpu_thread_end(vcpu);
 		log_err("cannot start vCPU %u thread: %s", vcpu->id, strerror(ret));
 		return -ret;
 	}

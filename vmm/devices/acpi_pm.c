@@ -22,7 +22,7 @@
 #include "legacy.h"
 #include "log.h"
 #include "mem/layout.h"
-#include "vm.h"
+#include "vm_port.h"
 
 #define SLP_EN			0x20
 #define SLP_TYP(v)		(((v) >> 2) & 7)
@@ -37,7 +37,7 @@ static void acpi_pm_sleep_ctl(struct acpi_pm *pm, uint8_t v)
 		return;
 	if (SLP_TYP(v) == SLP_TYP_S5) {
 		log_info("guest powered off (ACPI S5)");
-		vm_request_exit(pm->vm, VM_EXIT_POWEROFF, VMM_EXIT_OK);
+		port_request_exit(pm->port, VM_EXIT_POWEROFF, VMM_EXIT_OK);
 		return;
 	}
 	log_info("guest asked for ACPI sleep type %u: not supported, waking at once",
@@ -90,7 +90,7 @@ static void reset_write(void *opaque, uint64_t offset, const void *data, unsigne
 
 	if (*(const uint8_t *)data & RESET_CPU) {
 		log_info("guest reset through port 0xcf9");
-		vm_request_exit(pm->vm, VM_EXIT_RESET, VMM_EXIT_OK);
+		port_request_exit(pm->port, VM_EXIT_RESET, VMM_EXIT_OK);
 	}
 }
 
@@ -113,23 +113,23 @@ static const struct bus_dev_ops post_ops = {
 	.write = post_write,
 };
 
-int acpi_pm_register(struct acpi_pm *pm, struct vm *vm)
+int acpi_pm_register(struct acpi_pm *pm, const struct vm_port *port)
 {
 	int ret;
 
 	memset(pm, 0, sizeof(*pm));
-	pm->vm = vm;
+	pm->port = port;
 	ret = -pthread_mutex_init(&pm->lock, NULL);
 	if (ret)
 		return ret;
-	ret = bus_register(&vm->pio_bus, PORT_ACPI_SLEEP, 2, &acpi_pm_ops, pm, "acpi-sleep");
+	ret = bus_register(port->pio_bus, PORT_ACPI_SLEEP, 2, &acpi_pm_ops, pm, "acpi-sleep");
 	if (ret)
 		goto err_lock;
-	ret = bus_register(&vm->pio_bus, PORT_POST, 1, &post_ops, pm, "post");
+	ret = bus_register(port->pio_bus, PORT_POST, 1, &post_ops, pm, "post");
 	if (ret)
 		goto err_sleep;
-	if (!bus_name_at(&vm->pio_bus, PORT_RESET)) {
-		ret = bus_register(&vm->pio_bus, PORT_RESET, 1, &reset_ops, pm, "reset");
+	if (!bus_name_at(port->pio_bus, PORT_RESET)) {
+		ret = bus_register(port->pio_bus, PORT_RESET, 1, &reset_ops, pm, "reset");
 		if (ret)
 			goto err_post;
 		pm->has_reset = true;
@@ -137,9 +137,9 @@ int acpi_pm_register(struct acpi_pm *pm, struct vm *vm)
 	return 0;
 
 err_post:
-	bus_unregister(&vm->pio_bus, PORT_POST, pm);
+	bus_unregister(port->pio_bus, PORT_POST, pm);
 err_sleep:
-	bus_unregister(&vm->pio_bus, PORT_ACPI_SLEEP, pm);
+	bus_unregister(port->pio_bus, PORT_ACPI_SLEEP, pm);
 err_lock:
 	pthread_mutex_destroy(&pm->lock);
 	return ret;
@@ -148,8 +148,8 @@ err_lock:
 void acpi_pm_unregister(struct acpi_pm *pm)
 {
 	if (pm->has_reset)
-		bus_unregister(&pm->vm->pio_bus, PORT_RESET, pm);
-	bus_unregister(&pm->vm->pio_bus, PORT_POST, pm);
-	bus_unregister(&pm->vm->pio_bus, PORT_ACPI_SLEEP, pm);
+		bus_unregister(pm->port->pio_bus, PORT_RESET, pm);
+	bus_unregister(pm->port->pio_bus, PORT_POST, pm);
+	bus_unregister(pm->port->pio_bus, PORT_ACPI_SLEEP, pm);
 	pthread_mutex_destroy(&pm->lock);
 }

@@ -11,7 +11,7 @@
 #include "legacy.h"
 #include "log.h"
 #include "mem/layout.h"
-#include "vm.h"
+#include "vm_port.h"
 
 #define DEBUG_EXIT_PORTS	4
 
@@ -29,7 +29,7 @@ static void debug_exit_write(void *opaque, uint64_t offset, const void *data, un
 	status = (int)(((v << 1) | 1) & 0xff);
 	log_info("guest wrote %#llx to the debug-exit port: exit status %d",
 		 (unsigned long long)v, status);
-	vm_request_exit(opaque, VM_EXIT_DEBUG, status);
+	port_request_exit(opaque, VM_EXIT_DEBUG, status);
 }
 
 static const struct bus_dev_ops debug_exit_ops = {
@@ -37,13 +37,13 @@ static const struct bus_dev_ops debug_exit_ops = {
 	.write = debug_exit_write,
 };
 
-int debug_exit_register(struct vm *vm)
+int debug_exit_register(const struct vm_port *port)
 {
-	return bus_register(&vm->pio_bus, PORT_DEBUG_EXIT, DEBUG_EXIT_PORTS,
-			    &debug_exit_ops, vm, "debug-exit");
+	return bus_register(port->pio_bus, PORT_DEBUG_EXIT, DEBUG_EXIT_PORTS,
+			    &debug_exit_ops, (void *)port, "debug-exit");
 }
 
-void debug_exit_unregister(struct vm *vm)
+void debug_exit_unregister(const struct vm_port *port)
 {
-	bus_unregister(&vm->pio_bus, PORT_DEBUG_EXIT, vm);
+	bus_unregister(port->pio_bus, PORT_DEBUG_EXIT, (void *)port);
 }

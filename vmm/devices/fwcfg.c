@@ -12,7 +12,7 @@
 
 #include "legacy.h"
 #include "mem/layout.h"
-#include "vm.h"
+#include "vm_port.h"
 
 #define FW_CFG_SIGNATURE	0x0000
 #define FW_CFG_ID		0x0001
@@ -35,7 +35,7 @@ static void put_le(uint8_t *p, uint64_t v, unsigned int n)
 /* Caller holds f->lock.  Builds the selected item and rewinds it. */
 static void fwcfg_select(struct fwcfg *f, uint16_t key)
 {
-	const struct vm *vm = f->vm;
+	const struct vm_port *port = f->port;
 
 	f->key = key;
 	f->offset = 0;
@@ -51,12 +51,12 @@ static void fwcfg_select(struct fwcfg *f, uint16_t key)
 		f->len = 4;
 		break;
 	case FW_CFG_RAM_SIZE:
-		put_le(f->item, vm->mem.ram_size, 8);
+		put_le(f->item, port->mem->ram_size, 8);
 		f->len = 8;
 		break;
 	case FW_CFG_NB_CPUS:
 	case FW_CFG_MAX_CPUS:
-		put_le(f->item, vm->nr_vcpus > 0xffff ? 0xffff : vm->nr_vcpus, 2);
+		put_le(f->item, port->nr_vcpus > 0xffff ? 0xffff : port->nr_vcpus, 2);
 		f->len = 2;
 		break;
 	case FW_CFG_FILE_DIR:
@@ -100,17 +100,17 @@ static const struct bus_dev_ops fwcfg_ops = {
 	.write = fwcfg_pio_write,
 };
 
-int fwcfg_register(struct fwcfg *f, struct vm *vm)
+int fwcfg_register(struct fwcfg *f, const struct vm_port *port)
 {
 	int ret;
 
 	memset(f, 0, sizeof(*f));
-	f->vm = vm;
+	f->port = port;
 	ret = -pthread_mutex_init(&f->lock, NULL);
 	if (ret)
 		return ret;
 	fwcfg_select(f, FW_CFG_SIGNATURE);
-	ret = bus_register(&vm->pio_bus, PORT_FW_CFG, 2, &fwcfg_ops, f, "fw_cfg");
+	ret = bus_register(port->pio_bus, PORT_FW_CFG, 2, &fwcfg_ops, f, "fw_cfg");
 	if (ret)
 		pthread_mutex_destroy(&f->lock);
 	return ret;
@@ -118,6 +118,6 @@ int fwcfg_register(struct fwcfg *f, struct vm *vm)
 
 void fwcfg_unregister(struct fwcfg *f)
 {
-	bus_unregister(&f->vm->pio_bus, PORT_FW_CFG, f);
+	bus_unregister(f->port->pio_bus, PORT_FW_CFG, f);
 	pthread_mutex_destroy(&f->lock);
 }

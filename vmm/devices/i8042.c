@@ -17,7 +17,7 @@
 #include "legacy.h"
 #include "log.h"
 #include "mem/layout.h"
-#include "vm.h"
+#include "vm_port.h"
 
 #define STS_OBF		0x01	/* output buffer full */
 #define STS_SYS		0x04	/* system flag: self-test passed */
@@ -50,7 +50,7 @@ static void i8042_push(struct i8042 *k, uint8_t v, bool aux)
 static void i8042_reset_request(struct i8042 *k, const char *how)
 {
 	log_info("guest reset through the i8042 (%s)", how);
-	vm_request_exit(k->vm, VM_EXIT_RESET, VMM_EXIT_OK);
+	port_request_exit(k->port, VM_EXIT_RESET, VMM_EXIT_OK);
 }
 
 /* Caller holds k->lock. */
@@ -218,28 +218,28 @@ static const struct bus_dev_ops i8042_cmd_ops = {
 	.write = i8042_cmd_write,
 };
 
-int i8042_register(struct i8042 *k, struct vm *vm)
+int i8042_register(struct i8042 *k, const struct vm_port *port)
 {
 	int ret;
 
 	memset(k, 0, sizeof(*k));
-	k->vm = vm;
+	k->port = port;
 	k->ctr = CTR_KBD_INT | CTR_SYS | CTR_XLATE;
 	k->status = STS_SYS;
 	k->outport = OUT_RESET | OUT_A20;
 	ret = -pthread_mutex_init(&k->lock, NULL);
 	if (ret)
 		return ret;
-	ret = bus_register(&vm->pio_bus, PORT_I8042_DATA, 1, &i8042_data_ops, k, "i8042-data");
+	ret = bus_register(port->pio_bus, PORT_I8042_DATA, 1, &i8042_data_ops, k, "i8042-data");
 	if (ret)
 		goto err_lock;
-	ret = bus_register(&vm->pio_bus, PORT_I8042_CMD, 1, &i8042_cmd_ops, k, "i8042-cmd");
+	ret = bus_register(port->pio_bus, PORT_I8042_CMD, 1, &i8042_cmd_ops, k, "i8042-cmd");
 	if (ret)
 		goto err_data;
 	return 0;
 
 err_data:
-	bus_unregister(&vm->pio_bus, PORT_I8042_DATA, k);
+	bus_unregister(port->pio_bus, PORT_I8042_DATA, k);
 err_lock:
 	pthread_mutex_destroy(&k->lock);
 	return ret;
@@ -247,7 +247,7 @@ err_lock:
 
 void i8042_unregister(struct i8042 *k)
 {
-	bus_unregister(&k->vm->pio_bus, PORT_I8042_CMD, k);
-	bus_unregister(&k->vm->pio_bus, PORT_I8042_DATA, k);
+	bus_unregister(k->port->pio_bus, PORT_I8042_CMD, k);
+	bus_unregister(k->port->pio_bus, PORT_I8042_DATA, k);
 	pthread_mutex_destroy(&k->lock);
 }

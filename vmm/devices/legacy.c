@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Creates and registers the legacy platform devices (see legacy.h for the
- * port map) as one unit owned by vm->legacy.
+ * port map) as one unit owned by vm->legacy.  The devices themselves only
+ * get vm->port (vm_port.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,23 +20,23 @@ int legacy_devices_create(struct vm *vm)
 	ld = calloc(1, sizeof(*ld));
 	if (!ld)
 		return -ENOMEM;
-	ret = i8042_register(&ld->i8042, vm);
+	ret = i8042_register(&ld->i8042, &vm->port);
 	if (ret)
 		goto err_free;
-	ret = rtc_register(&ld->rtc, vm);
+	ret = rtc_register(&ld->rtc, &vm->port);
 	if (ret)
 		goto err_i8042;
-	ret = fwcfg_register(&ld->fwcfg, vm);
+	ret = fwcfg_register(&ld->fwcfg, &vm->port);
 	if (ret)
 		goto err_rtc;
-	ret = acpi_pm_register(&ld->pm, vm);
+	ret = acpi_pm_register(&ld->pm, &vm->port);
 	if (ret)
 		goto err_fwcfg;
-	ret = debug_exit_register(vm);
+	ret = debug_exit_register(&vm->port);
 	if (ret)
 		goto err_pm;
 	ld->have_debug_exit = true;
-	ret = pvpanic_register(vm);
+	ret = pvpanic_register(&vm->port);
 	if (ret)
 		goto err_debug_exit;
 	ld->have_pvpanic = true;
@@ -43,7 +44,7 @@ int legacy_devices_create(struct vm *vm)
 	return 0;
 
 err_debug_exit:
-	debug_exit_unregister(vm);
+	debug_exit_unregister(&vm->port);
 err_pm:
 	acpi_pm_unregister(&ld->pm);
 err_fwcfg:
@@ -65,9 +66,9 @@ void legacy_devices_destroy(struct vm *vm)
 	if (!ld)
 		return;
 	if (ld->have_pvpanic)
-		pvpanic_unregister(vm);
+		pvpanic_unregister(&vm->port);
 	if (ld->have_debug_exit)
-		debug_exit_unregister(vm);
+		debug_exit_unregister(&vm->port);
 	acpi_pm_unregister(&ld->pm);
 	fwcfg_unregister(&ld->fwcfg);
 	rtc_unregister(&ld->rtc);

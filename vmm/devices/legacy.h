@@ -12,7 +12,7 @@
  *   0xcf9        reset control, unless the PCI host bridge already owns it
  *
  * Each device with state has its own mutex: handlers run on vCPU threads.
- * Devices act on the VM only through vm_request_exit() and vm_irq_line().
+ * Devices act on the VM only through their struct vm_port (vm_port.h).
  */
 #ifndef VMM_LEGACY_H
 #define VMM_LEGACY_H
@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 struct vm;
+struct vm_port;
 
 /* Creates every device below, sets vm->legacy, registers on vm->pio_bus. 0 or -errno. */
 int legacy_devices_create(struct vm *vm);
@@ -33,7 +34,7 @@ void legacy_devices_destroy(struct vm *vm);
 #define I8042_OBUF_SIZE	8
 
 struct i8042 {
-	struct vm *vm;
+	const struct vm_port *port;
 	pthread_mutex_t lock;
 	uint8_t ctr;			/* controller command byte ("RAM" 0) */
 	uint8_t ram[32];		/* internal RAM 1..31 (0x21-0x3f / 0x61-0x7f) */
@@ -47,25 +48,25 @@ struct i8042 {
 	bool obuf_aux[I8042_OBUF_SIZE];	/* byte came "from the mouse" */
 };
 
-int i8042_register(struct i8042 *k, struct vm *vm);
+int i8042_register(struct i8042 *k, const struct vm_port *port);
 void i8042_unregister(struct i8042 *k);
 
 #define RTC_CMOS_SIZE	128
 
 struct rtc {
-	struct vm *vm;
+	const struct vm_port *port;
 	pthread_mutex_t lock;
 	uint8_t index;
 	uint8_t cmos[RTC_CMOS_SIZE];
 };
 
-int rtc_register(struct rtc *r, struct vm *vm);
+int rtc_register(struct rtc *r, const struct vm_port *port);
 void rtc_unregister(struct rtc *r);
 
 #define FWCFG_ITEM_MAX	16
 
 struct fwcfg {
-	struct vm *vm;
+	const struct vm_port *port;
 	pthread_mutex_t lock;
 	uint16_t key;
 	uint32_t offset;
@@ -73,17 +74,17 @@ struct fwcfg {
 	uint8_t item[FWCFG_ITEM_MAX];	/* the selected item, built at select time */
 };
 
-int fwcfg_register(struct fwcfg *f, struct vm *vm);
+int fwcfg_register(struct fwcfg *f, const struct vm_port *port);
 void fwcfg_unregister(struct fwcfg *f);
 
-/* Stateless: opaque is the vm. */
-int debug_exit_register(struct vm *vm);
-void debug_exit_unregister(struct vm *vm);
-int pvpanic_register(struct vm *vm);
-void pvpanic_unregister(struct vm *vm);
+/* Stateless: opaque is the port. */
+int debug_exit_register(const struct vm_port *port);
+void debug_exit_unregister(const struct vm_port *port);
+int pvpanic_register(const struct vm_port *port);
+void pvpanic_unregister(const struct vm_port *port);
 
 struct acpi_pm {
-	struct vm *vm;
+	const struct vm_port *port;
 	pthread_mutex_t lock;
 	uint8_t sleep_ctl;
 	uint8_t sleep_sts;
@@ -91,7 +92,7 @@ struct acpi_pm {
 };
 
 /* Sleep registers, port 0x80 sink and (if free) the 0xcf9 reset register. */
-int acpi_pm_register(struct acpi_pm *pm, struct vm *vm);
+int acpi_pm_register(struct acpi_pm *pm, const struct vm_port *port);
 void acpi_pm_unregister(struct acpi_pm *pm);
 
 struct legacy_devices {

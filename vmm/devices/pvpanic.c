@@ -10,7 +10,7 @@
 #include "legacy.h"
 #include "log.h"
 #include "mem/layout.h"
-#include "vm.h"
+#include "vm_port.h"
 
 #define PVPANIC_PANICKED	0x01
 #define PVPANIC_CRASH_LOADED	0x02
@@ -27,7 +27,7 @@ static void pvpanic_write(void *opaque, uint64_t offset, const void *data, unsig
 
 	if (v & PVPANIC_PANICKED) {
 		log_err("guest kernel panicked (pvpanic)");
-		vm_request_exit(opaque, VM_EXIT_PANIC, VMM_EXIT_PANIC);
+		port_request_exit(opaque, VM_EXIT_PANIC, VMM_EXIT_PANIC);
 	} else if (v & PVPANIC_CRASH_LOADED) {
 		log_info("guest crashed and is loading a crash kernel (pvpanic)");
 	}
@@ -38,12 +38,12 @@ static const struct bus_dev_ops pvpanic_ops = {
 	.write = pvpanic_write,
 };
 
-int pvpanic_register(struct vm *vm)
+int pvpanic_register(const struct vm_port *port)
 {
-	return bus_register(&vm->pio_bus, PORT_PVPANIC, 1, &pvpanic_ops, vm, "pvpanic");
+	return bus_register(port->pio_bus, PORT_PVPANIC, 1, &pvpanic_ops, (void *)port, "pvpanic");
 }
 
-void pvpanic_unregister(struct vm *vm)
+void pvpanic_unregister(const struct vm_port *port)
 {
-	bus_unregister(&vm->pio_bus, PORT_PVPANIC, vm);
+	bus_unregister(port->pio_bus, PORT_PVPANIC, (void *)port);
 }

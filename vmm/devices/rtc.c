@@ -17,7 +17,7 @@
 
 #include "legacy.h"
 #include "mem/layout.h"
-#include "vm.h"
+#include "vm_port.h"
 
 #define RTC_SECONDS		0x00
 #define RTC_MINUTES		0x02
@@ -210,19 +210,19 @@ static void rtc_fill_memory(struct rtc *r, const struct guest_mem *gm)
 	r->cmos[0x5d] = (v >> 16) & 0xff;
 }
 
-int rtc_register(struct rtc *r, struct vm *vm)
+int rtc_register(struct rtc *r, const struct vm_port *port)
 {
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	r->vm = vm;
+	r->port = port;
 	r->cmos[RTC_REG_A] = REG_A_DEFAULT;
 	r->cmos[RTC_REG_B] = REG_B_24H;
-	rtc_fill_memory(r, &vm->mem);
+	rtc_fill_memory(r, port->mem);
 	ret = -pthread_mutex_init(&r->lock, NULL);
 	if (ret)
 		return ret;
-	ret = bus_register(&vm->pio_bus, PORT_RTC, 2, &rtc_ops, r, "rtc");
+	ret = bus_register(port->pio_bus, PORT_RTC, 2, &rtc_ops, r, "rtc");
 	if (ret)
 		pthread_mutex_destroy(&r->lock);
 	return ret;
@@ -230,6 +230,6 @@ int rtc_register(struct rtc *r, struct vm *vm)
 
 void rtc_unregister(struct rtc *r)
 {
-	bus_unregister(&r->vm->pio_bus, PORT_RTC, r);
+	bus_unregister(r->port->pio_bus, PORT_RTC, r);
 	pthread_mutex_destroy(&r->lock);
 }

@@ -13,7 +13,7 @@
 #include "devices/bus.h"
 #include "devices/testdev.h"
 #include "log.h"
-#include "vm.h"
+#include "devices/vm_port.h"
 
 #define IOPORT_LEN	4
 
@@ -76,7 +76,7 @@ static void irq_write(void *opaque, uint64_t offset, const void *data, unsigned 
 
 	if (len != 1 || offset >= TESTDEV_IRQ_LINES)
 		return;
-	ret = vm_irq_line(t->vm, (unsigned int)offset, *(const uint8_t *)data != 0);
+	ret = port_irq_line(t->port, (unsigned int)offset, *(const uint8_t *)data != 0);
 	if (ret)
 		log_debug("pc-testdev: setting GSI %u failed: %s", (unsigned int)offset, strerror(-ret));
 }
@@ -114,16 +114,16 @@ static const struct bus_dev_ops iomem_ops = {
 	.write = iomem_write,
 };
 
-static void unregister_all(struct vm *vm, struct testdev *t)
+static void unregister_all(const struct vm_port *p, struct testdev *t)
 {
-	bus_unregister(&vm->pio_bus, TESTDEV_PORT_IOPORT, t);
-	bus_unregister(&vm->pio_bus, TESTDEV_PORT_FLUSH, t);
-	bus_unregister(&vm->pio_bus, TESTDEV_PORT_IOPORT_BYTE, t);
-	bus_unregister(&vm->pio_bus, TESTDEV_PORT_IRQ, t);
-	bus_unregister(&vm->mmio_bus, TESTDEV_IOMEM, t);
+	bus_unregister(p->pio_bus, TESTDEV_PORT_IOPORT, t);
+	bus_unregister(p->pio_bus, TESTDEV_PORT_FLUSH, t);
+	bus_unregister(p->pio_bus, TESTDEV_PORT_IOPORT_BYTE, t);
+	bus_unregister(p->pio_bus, TESTDEV_PORT_IRQ, t);
+	bus_unregister(p->mmio_bus, TESTDEV_IOMEM, t);
 }
 
-int testdev_create(struct vm *vm, struct testdev **out)
+int testdev_create(const struct vm_port *p, struct testdev **out)
 {
 	struct testdev *t;
 	int ret;
@@ -131,21 +131,21 @@ int testdev_create(struct vm *vm, struct testdev **out)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->vm = vm;
+	t->port = p;
 	pthread_mutex_init(&t->lock, NULL);
-	ret = bus_register(&vm->pio_bus, TESTDEV_PORT_IOPORT, IOPORT_LEN, &ioport_ops, t,
+	ret = bus_register(p->pio_bus, TESTDEV_PORT_IOPORT, IOPORT_LEN, &ioport_ops, t,
 			   "pc-testdev ioport");
 	if (!ret)
-		ret = bus_register(&vm->pio_bus, TESTDEV_PORT_FLUSH, 4, &flush_ops, t,
+		ret = bus_register(p->pio_bus, TESTDEV_PORT_FLUSH, 4, &flush_ops, t,
 				   "pc-testdev flush-page");
 	if (!ret)
-		ret = bus_register(&vm->pio_bus, TESTDEV_PORT_IOPORT_BYTE, IOPORT_LEN, &ioport_ops, t,
+		ret = bus_register(p->pio_bus, TESTDEV_PORT_IOPORT_BYTE, IOPORT_LEN, &ioport_ops, t,
 				   "pc-testdev ioport-byte");
 	if (!ret)
-		ret = bus_register(&vm->pio_bus, TESTDEV_PORT_IRQ, TESTDEV_IRQ_LINES, &irq_ops, t,
+		ret = bus_register(p->pio_bus, TESTDEV_PORT_IRQ, TESTDEV_IRQ_LINES, &irq_ops, t,
 				   "pc-testdev irq-line");
 	if (!ret)
-		ret = bus_register(&vm->mmio_bus, TESTDEV_IOMEM, TESTDEV_IOMEM_LEN, &iomem_ops, t,
+		ret = bus_register(p->mmio_bus, TESTDEV_IOMEM, TESTDEV_IOMEM_LEN, &iomem_ops, t,
 				   "pc-testdev iomem");
 	if (ret) {
 		log_err("pc-testdev: cannot register its ports/memory (0xe0-0xeb, 0x2000-0x2017, 0xff000000): %s",
@@ -155,17 +155,17 @@ int testdev_create(struct vm *vm, struct testdev **out)
 	*out = t;
 	return 0;
 err:
-	unregister_all(vm, t);
+	unregister_all(p, t);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 	return ret;
 }
 
-void testdev_destroy(struct vm *vm, struct testdev *t)
+void testdev_destroy(struct testdev *t)
 {
 	if (!t)
 		return;
-	unregister_all(vm, t);
+	unregister_all(t->port, t);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }

@@ -33,18 +33,18 @@
 #define TESTDEV_IOMEM		0xff000000ULL
 #define TESTDEV_IOMEM_LEN	0x10000u
 
-struct vm;
+struct vm_port;
 
 struct testdev {
-	struct vm *vm;
+	const struct vm_port *port;
 	pthread_mutex_t lock;
 	uint32_t ioport_data;
 	uint8_t iomem[TESTDEV_IOMEM_LEN];
 };
 
 /* Allocates the device into *out and registers its ranges. 0 or -errno. */
-int testdev_create(struct vm *vm, struct testdev **out);
+int testdev_create(const struct vm_port *p, struct testdev **out);
 /* Unregisters and frees it (NULL is fine). */
-void testdev_destroy(struct vm *vm, struct testdev *t);
+void testdev_destroy(struct testdev *t);
 
 #endif

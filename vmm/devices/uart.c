@@ -27,7 +27,7 @@
 
 #include "log.h"
 #include "uart.h"
-#include "vm.h"
+#include "vm_port.h"
 
 #define UART_RBR	0
 #define UART_IER	1
@@ -80,7 +80,7 @@
 #define UART_TX_STALL_MS	100
 
 struct uart {
-	struct vm *vm;
+	const struct vm_port *vp;
 	uint16_t port;
 	unsigned int gsi;
 
@@ -121,7 +121,7 @@ static void uart_update_irq(struct uart *u)
 	if (level == u->irq_level)
 		return;
 	u->irq_level = level;
-	vm_irq_line(u->vm, u->gsi, level);
+	port_irq_line(u->vp, u->gsi, level);
 }
 
 /* Caller holds u->lock. */
@@ -397,7 +397,8 @@ static const struct bus_dev_ops uart_ops = {
 	.write = uart_pio_write,
 };
 
-int uart_create(struct vm *vm, uint16_t port, unsigned int gsi, int out_fd, struct uart **out)
+int uart_create(const struct vm_port *vp, uint16_t port, unsigned int gsi, int out_fd,
+		struct uart **out)
 {
 	struct uart *u;
 	int ret;
@@ -405,7 +406,7 @@ int uart_create(struct vm *vm, uint16_t port, unsigned int gsi, int out_fd, stru
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
-	u->vm = vm;
+	u->vp = vp;
 	u->port = port;
 	u->gsi = gsi;
 	u->out_fd = out_fd;
@@ -420,7 +421,7 @@ int uart_create(struct vm *vm, uint16_t port, unsigned int gsi, int out_fd, stru
 	ret = -pthread_mutex_init(&u->tx_lock, NULL);
 	if (ret)
 		goto err_lock;
-	ret = bus_register(&vm->pio_bus, port, UART_NR_PORTS, &uart_ops, u, "uart");
+	ret = bus_register(vp->pio_bus, port, UART_NR_PORTS, &uart_ops, u, "uart");
 	if (ret) {
 		log_err("uart: cannot register ports %#x-%#x: %s", port,
 			port + UART_NR_PORTS - 1, strerror(-ret));
@@ -442,7 +443,7 @@ void uart_destroy(struct uart *u)
 {
 	if (!u)
 		return;
-	bus_unregister(&u->vm->pio_bus, u->port, u);
+	bus_unregister(u->vp->pio_bus, u->port, u);
 	pthread_mutex_destroy(&u->tx_lock);
 	pthread_mutex_destroy(&u->lock);
 	free(u);

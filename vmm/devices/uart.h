@@ -21,15 +21,16 @@
 #define UART_NR_PORTS	8
 #define UART_RX_RING	4096
 
-struct vm;
+struct vm_port;
 struct uart;
 
 /*
- * Creates the UART and registers ports [port, port+8) on vm->pio_bus.
+ * Creates the UART and registers ports [port, port+8) on vp->pio_bus.
  * out_fd -1: output dropped.  The caller keeps ownership of out_fd and
  * stores *out where it wants it (usually vm->com1).  0 or -errno.
  */
-int uart_create(struct vm *vm, uint16_t port, unsigned int gsi, int out_fd, struct uart **out);
+int uart_create(const struct vm_port *vp, uint16_t port, unsigned int gsi, int out_fd,
+		struct uart **out);
 /* Unregisters the ports and frees u.  NULL is fine. */
 void uart_destroy(struct uart *u);
 

@@ -46,6 +46,7 @@
 #define PORT_POST		0x80
 #define PORT_DEBUG_EXIT		0xf4	/* 4 ports, QEMU isa-debug-exit compatible */
 #define PORT_ACPI_SLEEP		0x3c0	/* FADT sleep control (byte 0) / status (byte 1) */
+#define PORT_GED		0x3c4	/* ACPI Generic Event Device: pending events, read clears */
 #define PORT_COM1		0x3f8	/* 8 ports */
 #define PORT_PVPANIC		0x505
 #define PORT_FW_CFG		0x510	/* selector (2 bytes), data at 0x511 */
@@ -55,6 +56,7 @@
 
 #define GSI_PIT			0
 #define GSI_COM1		4
+#define GSI_GED			5	/* ACPI Generic Event Device, edge, active high */
 #define GSI_ACPI_SCI		9
 #define GSI_PCI_BASE		16	/* PCI slot s INTA# -> GSI 16 + (s % 8), level, active low */
 #define GSI_PCI_COUNT		8

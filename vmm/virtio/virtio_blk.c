@@ -237,12 +237,13 @@ static void fill_config(struct virtio_blk *blk)
 				(1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
 }
 
-int virtio_blk_new(struct vm *vm, const struct disk_opts *o, struct virtio_blk **out,
-		   char *err, size_t errlen)
+/* img: an image already open (vm_reset keeps them), or NULL: open o->path. */
+static int blk_new(struct vm *vm, const struct disk_opts *o, struct blk_image *img,
+		   struct virtio_blk **out, char *err, size_t errlen)
 {
 	struct virtio_blk *blk;
 	unsigned int nq;
-	int ret;
+	int ret = 0;
 
 	nq = o->num_queues ? o->num_queues : vm->nr_vcpus;
 	if (!nq)
@@ -257,7 +258,10 @@ int virtio_blk_new(struct vm *vm, const struct disk_opts *o, struct virtio_blk *
 		snprintf(err, errlen, "%s: out of memory", o->path);
 		return -ENOMEM;
 	}
-	ret = blk_image_open_opts(o, &blk->img, err, errlen);
+	if (img)
+		blk->img = img;
+	else
+		ret = blk_image_open_opts(o, &blk->img, err, errlen);
 	if (ret) {
 		free(blk);
 		return ret;
@@ -273,6 +277,12 @@ int virtio_blk_new(struct vm *vm, const struct disk_opts *o, struct virtio_blk *
 	return 0;
 }
 
+int virtio_blk_new(struct vm *vm, const struct disk_opts *o, struct virtio_blk **out,
+		   char *err, size_t errlen)
+{
+	return blk_new(vm, o, NULL, out, err, errlen);
+}
+
 void virtio_blk_free(struct virtio_blk *blk)
 {
 	if (!blk)
@@ -286,13 +296,22 @@ void virtio_blk_free(struct virtio_blk *blk)
 int virtio_blk_create(struct vm *vm, const struct disk_opts *o, struct virtio_pci_dev **out,
 		      char *err, size_t errlen)
 {
+	return virtio_blk_create_with(vm, o, NULL, out, err, errlen);
+}
+
+int virtio_blk_create_with(struct vm *vm, const struct disk_opts *o, struct blk_image *img,
+			   struct virtio_pci_dev **out, char *err, size_t errlen)
+{
 	struct virtio_pci_dev *t;
 	struct virtio_blk *blk;
 	int ret;
 
-	ret = virtio_blk_new(vm, o, &blk, err, errlen);
-	if (ret)
+	ret = blk_new(vm, o, img, &blk, err, errlen);
+	if (ret) {
+		if (img)
+			blk_image_close(img);
 		return ret;
+	}
 	ret = virtio_pci_create(vm, &virtio_blk_ops, blk, &t);
 	if (ret) {
 		snprintf(err, errlen, "%s: cannot create virtio-pci device: %s", o->path,
@@ -327,4 +346,78 @@ void virtio_blk_destroy(struct virtio_pci_dev *d)
 	blk = d->dev;
 	virtio_pci_destroy(d);
 	virtio_blk_free(blk);
+}
+
+struct blk_image *virtio_blk_take_image(struct virtio_pci_dev *d)
+{
+	struct virtio_blk *blk = d->dev;
+	struct blk_image *img = blk->img;
+	int ret;
+
+	blk_reset(blk);		/* I/O threads stopped, nothing in flight */
+	if (img && !img->readonly && img->ops->flush) {
+		ret = img->ops->flush(img);
+		if (ret)
+			log_warn("virtio-blk %s: flush before reset failed: %s", img->path,
+				 strerror(-ret));
+	}
+	blk->img = NULL;
+	return img;
+}
+
+/*
+ * Pause: each queue's I/O thread ends, and what the guest had submitted
+ * completes (used ring, interrupt) before we return; kicks that arrive
+ * later wait in the eventfd.  Resume starts the threads again; they look
+ * at the avail ring first.
+ */
+int virtio_blk_pause(struct virtio_pci_dev *d)
+{
+	struct virtio_blk *blk = d->dev;
+	uint64_t one = 1;
+	unsigned int i;
+
+	if (!blk->queues)
+		return 0;
+	for (i = 0; i < blk->nr_queues; i++) {
+		struct vblk_queue *q = &blk->queues[i];
+
+		if (!q->vq || !q->running)
+			continue;
+		if (write(q->stop_fd, &one, sizeof(one)) != sizeof(one))
+			return -errno;
+		pthread_join(q->thread, NULL);
+		q->running = false;
+		q->paused = true;
+		vblk_queue_drain(q);
+	}
+	return 0;
+}
+
+void virtio_blk_resume(struct virtio_pci_dev *d)
+{
+	struct virtio_blk *blk = d->dev;
+	unsigned int i;
+	uint64_t v;
+	int ret;
+
+	if (!blk->queues)
+		return;
+	for (i = 0; i < blk->nr_queues; i++) {
+		struct vblk_queue *q = &blk->queues[i];
+
+		if (!q->paused)
+			continue;
+		q->paused = false;
+		if (read(q->stop_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			log_debug("virtio-blk: stop_fd read: %s", strerror(errno));
+		ret = pthread_create(&q->thread, NULL, io_thread, q);
+		if (ret) {
+			log_err("virtio-blk %s: queue %u: cannot restart its I/O thread: %s",
+				blk->img->path, i, strerror(ret));
+			virtio_pci_set_needs_reset(blk->t);
+			continue;
+		}
+		q->running = true;
+	}
 }

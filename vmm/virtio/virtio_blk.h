@@ -56,6 +56,7 @@ struct vblk_queue {
 	int epfd, stop_fd;
 	pthread_t thread;
 	bool running;
+	bool paused;			/* thread stopped by virtio_blk_pause() */
 };
 
 struct virtio_blk {
@@ -77,6 +78,14 @@ struct virtio_blk {
 int virtio_blk_create(struct vm *vm, const struct disk_opts *o, struct virtio_pci_dev **out,
 		      char *err, size_t errlen);
 void virtio_blk_destroy(struct virtio_pci_dev *d);
+/* As virtio_blk_create, on an image already open (NULL: open o's); takes img. */
+int virtio_blk_create_with(struct vm *vm, const struct disk_opts *o, struct blk_image *img,
+			   struct virtio_pci_dev **out, char *err, size_t errlen);
+/* Stops the device's I/O, flushes the image and hands it over (vm_reset keeps disks open). */
+struct blk_image *virtio_blk_take_image(struct virtio_pci_dev *d);
+/* vm_pause(): in-flight requests complete, no new ones are taken until resume. 0 or -errno. */
+int virtio_blk_pause(struct virtio_pci_dev *d);
+void virtio_blk_resume(struct virtio_pci_dev *d);
 
 /*
  * Without the PCI transport: opens the image and fills config and features

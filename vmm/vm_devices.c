@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The VM's devices: created in a fixed order into the device list
+ * (devices/devlist.h) with their lifecycle ops, so pause, resume and
+ * teardown walk one list instead of named fields.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "block/block.h"
+#include "devices/ged.h"
+#include "devices/legacy.h"
+#include "devices/pci.h"
+#include "devices/testdev.h"
+#include "devices/uart.h"
+#include "log.h"
+#include "mem/layout.h"
+#include "virtio/virtio_blk.h"
+#include "vm.h"
+#include "vm_runtime.h"
+
+static void uart_dev_destroy(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	uart_destroy(vm->com1);
+	vm->com1 = NULL;
+}
+
+static const struct vm_dev_ops uart_dev_ops = { .destroy = uart_dev_destroy };
+
+static void pci_dev_destroy(void *opaque)
+{
+	pci_bus_destroy(opaque);
+}
+
+static const struct vm_dev_ops pci_bus_dev_ops = { .destroy = pci_dev_destroy };
+
+static void legacy_dev_destroy(void *opaque)
+{
+	legacy_devices_destroy(opaque);
+}
+
+static const struct vm_dev_ops legacy_dev_ops = { .destroy = legacy_dev_destroy };
+
+static void ged_dev_destroy(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	ged_destroy(vm->ged);
+	vm->ged = NULL;
+}
+
+static const struct vm_dev_ops ged_dev_ops = { .destroy = ged_dev_destroy };
+
+static void testdev_dev_destroy(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	testdev_destroy(vm->testdev);
+	vm->testdev = NULL;
+}
+
+static const struct vm_dev_ops testdev_dev_ops = { .destroy = testdev_dev_destroy };
+
+static int blk_dev_pause(void *opaque)
+{
+	return virtio_blk_pause(opaque);
+}
+
+static void blk_dev_resume(void *opaque)
+{
+	virtio_blk_resume(opaque);
+}
+
+static void blk_dev_destroy(void *opaque)
+{
+	virtio_blk_destroy(opaque);
+}
+
+static const struct vm_dev_ops blk_dev_ops = {
+	.pause = blk_dev_pause,
+	.resume = blk_dev_resume,
+	.destroy = blk_dev_destroy,
+};
+
+/* Adds a created device; if the list is full, destroys it. */
+static int add(struct vm *vm, const char *name, const struct vm_dev_ops *ops, void *opaque)
+{
+	int ret = vm_devices_add(&vm->devices, name, ops, opaque);
+
+	if (ret) {
+		log_err("cannot add %s: more than %d devices", name, VM_MAX_DEVICES);
+		ops->destroy(opaque);
+	}
+	return ret;
+}
+
+int vm_devices_create(struct vm *vm, struct blk_image **imgs)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct virtio_pci_dev *d;
+	char err[512];
+	unsigned int i;
+	int ret;
+
+	ret = uart_create(&vm->port, PORT_COM1, GSI_COM1, vm->console_out_fd, &vm->com1);
+	if (ret) {
+		log_err("cannot create the serial console: %s", strerror(-ret));
+		return ret;
+	}
+	ret = add(vm, "serial", &uart_dev_ops, vm);
+	if (ret)
+		return ret;
+	/* the PCI host bridge first: it owns 0xcf8-0xcff, reset port 0xcf9 included */
+	ret = pci_bus_create(vm);
+	if (ret) {
+		log_err("cannot create the PCI bus: %s", strerror(-ret));
+		return ret;
+	}
+	ret = add(vm, "pci", &pci_bus_dev_ops, vm);
+	if (ret)
+		return ret;
+	ret = legacy_devices_create(vm);
+	if (ret) {
+		log_err("cannot create the legacy devices: %s", strerror(-ret));
+		return ret;
+	}
+	ret = add(vm, "legacy", &legacy_dev_ops, vm);
+	if (ret)
+		return ret;
+	ret = ged_create(&vm->port, &vm->ged);
+	if (ret) {
+		log_err("cannot create the ACPI generic event device: %s", strerror(-ret));
+		return ret;
+	}
+	ret = add(vm, "acpi-ged", &ged_dev_ops, vm);
+	if (ret)
+		return ret;
+	if (cfg->testdev) {
+		ret = testdev_create(&vm->port, &vm->testdev);
+		if (ret)
+			return ret;
+		ret = add(vm, "pc-testdev", &testdev_dev_ops, vm);
+		if (ret)
+			return ret;
+	}
+	ret = disk_opts_check_distinct(cfg->disks, cfg->nr_disks, err, sizeof(err));
+	if (ret) {
+		log_err("%s", err);
+		return ret;
+	}
+	for (i = 0; i < cfg->nr_disks; i++) {
+		err[0] = '\0';
+		ret = virtio_blk_create_with(vm, &cfg->disks[i], imgs ? imgs[i] : NULL, &d,
+					     err, sizeof(err));
+		if (imgs)
+			imgs[i] = NULL;		/* taken, even on failure */
+		if (ret) {
+			log_err("%s", err[0] ? err : strerror(-ret));
+			return ret;
+		}
+		ret = add(vm, "virtio-blk", &blk_dev_ops, d);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void vm_devices_take_images(struct vm *vm, struct blk_image **imgs)
+{
+	unsigned int from = 0, n = 0;
+	struct vm_dev *d;
+
+	while ((d = vm_devices_find(&vm->devices, &blk_dev_ops, &from)) && n < VMM_MAX_DISKS)
+		imgs[n++] = virtio_blk_take_image(d->opaque);
+}
