@@ -9,13 +9,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_json.h"
 #include "console.h"
 #include "cpu/vcpu.h"
+#include "event_loop.h"
 #include "exitcode.h"
 #include "log.h"
 #include "options.h"
 #include "vm.h"
+#include "vm_api.h"
 #include "vm_runtime.h"
+
+/* TEMPORARY (vm_ctl_stub.c): delete at merge with runtime's vm_ctl.c */
+void vm_ctl_stub_serve(struct ev_loop *loop);
+void vm_ctl_stub_unserve(void);
 
 /* Only for the fatal-signal handler: it must restore the terminal. */
 static struct console_term *fatal_term;
@@ -66,7 +73,11 @@ int main(int argc, char **argv)
 {
 	static struct vm_config cfg;	/* large (disk paths): not on the stack */
 	static struct vm vm;
+	static struct ev_loop loop;
+	static struct vm_api va;
 	struct console_term term = { .fd = -1 };
+	char *cfg_arena = NULL;
+	char msg[600];
 	int status;
 
 	switch (opts_parse(argc, argv, &cfg, stdout, stderr)) {
@@ -84,17 +95,52 @@ int main(int argc, char **argv)
 	else if (cfg.verbosity > 1)
 		log_set_level(LOG_DEBUG);
 
+	if (cfg.config_path &&
+	    config_json_load(cfg.config_path, &cfg, &cfg_arena, msg, sizeof(msg))) {
+		fprintf(stderr, "vmm: %s\n", msg);
+		return VMM_EXIT_USAGE;
+	}
+
 	signals_setup();
-	if (vm_create(&vm, &cfg))
+	if (ev_loop_init(&loop)) {
+		log_err("cannot create the event loop (epoll, eventfd)");
 		return VMM_EXIT_HOST;
+	}
+	/* the control socket exists before the VM: an empty vmm waits for vm.boot */
+	vm_api_init(&va, &vm, &loop, &cfg, &cfg_arena);
+	if (vm_api_start(&va)) {
+		status = VMM_EXIT_HOST;
+		goto out_loop;
+	}
+	if (!cfg.kernel) {
+		status = vm_api_wait_boot(&va);
+		if (status >= 0)
+			goto out_api;
+	} else if (vm_create(&vm, &cfg)) {
+		status = VMM_EXIT_HOST;
+		goto out_api;
+	} else {
+		vm_api_attach(&va);
+	}
 	if (cfg.console == CONSOLE_STDIO) {
 		fatal_term = &term;
 		if (console_term_raw(&term, STDIN_FILENO))
 			log_warn("cannot put the terminal in raw mode; input is line-buffered");
 	}
+	vm_ctl_stub_serve(&loop);	/* TEMPORARY: delete at merge */
 	status = vm_run(&vm, &term);
+	vm_ctl_stub_unserve();		/* TEMPORARY: delete at merge */
 	console_term_restore(&term);
 	fatal_term = NULL;
+	vm_api_stop(&va);		/* before vm_destroy: no request reaches the VM after */
 	vm_destroy(&vm);
+	ev_loop_fini(&loop);
+	free(cfg_arena);
+	return status;
+out_api:
+	vm_api_stop(&va);
+out_loop:
+	ev_loop_fini(&loop);
+	free(cfg_arena);
 	return status;
 }

@@ -75,6 +75,16 @@ static void usage(FILE *f)
 "                       gzip/xz/lzma/lz4/zstd kernels on the host and starts\n"
 "                       the kernel proper at its link address, and unpacks\n"
 "                       gzip/zstd/xz/lzma initramfs archives to plain cpio\n"
+"  --config FILE        the VM's configuration as JSON (docs/config.md) instead\n"
+"                       of --kernel, --initrd, --cmdline, --cpus, --memory,\n"
+"                       --console, --disk, --flat, --guest-unpack\n"
+"  --name NAME          open the control socket $XDG_RUNTIME_DIR/vmm/NAME.sock\n"
+"                       (/run/vmm/NAME.sock for root) for vmmctl (docs/control.md)\n"
+"  --api-socket PATH    open the control socket at PATH\n"
+"                       with --name or --api-socket and no --kernel/--config,\n"
+"                       vmm waits for the vm.create and vm.boot requests\n"
+"  --event-monitor path=FILE|fd=N\n"
+"                       write the VM's events as JSON lines to FILE or fd N\n"
 "  -v, --verbose        more messages on stderr (repeat for debug)\n"
 "  -q, --quiet          errors only\n"
 "  -h, --help           this help\n"
@@ -110,6 +120,10 @@ enum {
 	OPT_DISK,
 	OPT_FLAT,
 	OPT_GUEST_UNPACK,
+	OPT_NAME,
+	OPT_API_SOCKET,
+	OPT_CONFIG,
+	OPT_EVENT_MONITOR,
 };
 
 static const struct option long_opts[] = {
@@ -122,6 +136,10 @@ static const struct option long_opts[] = {
 	{ "disk",    required_argument, NULL, OPT_DISK },
 	{ "flat",    no_argument,       NULL, OPT_FLAT },
 	{ "guest-unpack", no_argument,  NULL, OPT_GUEST_UNPACK },
+	{ "name",    required_argument, NULL, OPT_NAME },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "config",  required_argument, NULL, OPT_CONFIG },
+	{ "event-monitor", required_argument, NULL, OPT_EVENT_MONITOR },
 	{ "verbose", no_argument,       NULL, 'v' },
 	{ "quiet",   no_argument,       NULL, 'q' },
 	{ "help",    no_argument,       NULL, 'h' },
@@ -131,9 +149,38 @@ static const struct option long_opts[] = {
 
 #define MAX_MEMORY	(1ULL << 40)	/* 1 TiB: a sanity bound, not a promise */
 
+bool opts_name_valid(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (!len || len > 64 || name[0] == '.')
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
+			return false;
+	}
+	return true;
+}
+
+bool opts_event_monitor_valid(const char *arg)
+{
+	const char *s;
+
+	if (!strncmp(arg, "path=", 5))
+		return arg[5] != '\0';
+	if (strncmp(arg, "fd=", 3) || !arg[3] || strlen(arg) > 12)
+		return false;
+	for (s = arg + 3; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+	}
+	return true;
+}
+
 enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 			    FILE *out, FILE *err)
 {
+	bool vm_opts = false;	/* any option --config replaces */
 	char msg[512];
 	char *end;
 	long n;
@@ -206,6 +253,28 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 		case OPT_GUEST_UNPACK:
 			cfg->guest_unpack = true;
 			break;
+		case OPT_NAME:
+			if (!opts_name_valid(optarg)) {
+				fprintf(err, "vmm: --name: '%s' is not 1-64 letters, digits, '.', '_' "
+					"or '-' (not starting with '.')\n", optarg);
+				return OPTS_ERROR;
+			}
+			cfg->name = optarg;
+			break;
+		case OPT_API_SOCKET:
+			cfg->api_socket = optarg;
+			break;
+		case OPT_CONFIG:
+			cfg->config_path = optarg;
+			break;
+		case OPT_EVENT_MONITOR:
+			if (!opts_event_monitor_valid(optarg)) {
+				fprintf(err, "vmm: --event-monitor: '%s' is not path=FILE or fd=N\n",
+					optarg);
+				return OPTS_ERROR;
+			}
+			cfg->event_monitor = optarg;
+			break;
 		case 'v':
 			cfg->verbosity++;
 			break;
@@ -231,6 +300,21 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 			argv[optind]);
 		return OPTS_ERROR;
 	}
+	if (cfg->name && cfg->api_socket) {
+		fprintf(err, "vmm: give --name or --api-socket, not both\n");
+		return OPTS_ERROR;
+	}
+	vm_opts = cfg->kernel || cfg->initrd || cfg->cmdline || cfg->flat || cfg->guest_unpack ||
+		  cfg->nr_disks || cfg->console != CONSOLE_STDIO ||
+		  cfg->cpus != VMM_DEFAULT_CPUS || cfg->memory != VMM_DEFAULT_MEMORY;
+	if (cfg->config_path && vm_opts) {
+		fprintf(err, "vmm: --config gives the whole VM: it cannot be combined with "
+			"--kernel, --initrd, --cmdline, --cpus, --memory, --console, --disk, "
+			"--flat or --guest-unpack\n");
+		return OPTS_ERROR;
+	}
+	if (cfg->config_path || (!vm_opts && (cfg->name || cfg->api_socket)))
+		return OPTS_RUN;	/* the VM comes from the file, or from vm.create */
 	if (!cfg->kernel) {
 		fprintf(err, "vmm: no kernel given: use --kernel PATH (see vmm --help)\n");
 		return OPTS_ERROR;
