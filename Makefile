@@ -64,7 +64,7 @@ CORE_OBJS    += $(FW_GEN:%.c=%.o)
 .SECONDARY: $(ASL_GEN) $(FW_GEN) $(UNIT_HELPER_OBJS)
 
 .PHONY: all clean test test-unit test-fuzz deps san fuzz unit-bins demo
-all: $(BUILD)/vmm $(BUILD)/vmm-img
+all: $(BUILD)/vmm $(BUILD)/vmm-img $(BUILD)/vmmctl
 
 deps:
 	$(Q)./scripts/install-deps.sh
@@ -80,6 +80,12 @@ $(BUILD)/vmm: $(RUNTIME_OBJS) $(BUILD)/libvmmcore.a
 $(BUILD)/vmm-img: $(IMG_OBJS) $(BUILD)/libvmmcore.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $(IMG_OBJS) $(BUILD)/libvmmcore.a $(LDLIBS)
+
+# vmmctl: the control socket's client; libc, libcurl and json-c only
+CTL_OBJS     := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard ctl/*.c))
+$(BUILD)/vmmctl: $(CTL_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $(CTL_OBJS) -lcurl -ljson-c $(LDFLAGS_SAN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

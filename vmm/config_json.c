@@ -569,7 +569,7 @@ char *config_json_format(const struct vm_config *cfg, bool pretty)
 
 	if (!o)
 		return NULL;
-	s = strdup(json_object_to_json_string_ext(o, (pretty ? JSON_C_TO_STRING_PRETTY :
+	s = strdup(json_object_to_json_string_ext(o, (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED :
 			JSON_C_TO_STRING_PLAIN) | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return s;

@@ -5,6 +5,7 @@
  * the VM and its devices are only touched on the loop thread.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -169,8 +170,13 @@ static void boot_work(void *arg)
 		*va->cfg_arena = api_take_pending_arena(va->api);
 	}
 	c->ret = vm_create(va->vm, va->cfg);
-	if (c->ret)
+	if (c->ret) {
+		/* the client hears why; a corrected vm.create may follow */
+		api_clear_pending(va->api);
+		free(*va->cfg_arena);
+		*va->cfg_arena = NULL;
 		return;
+	}
 	vm_api_attach(va);
 	api_set_boot_requested(va->api);
 }

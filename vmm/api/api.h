@@ -74,6 +74,8 @@ const struct vm_config *api_pending_config(struct api *api);
 bool api_boot_requested(struct api *api);
 /* Hands over the strings of api_pending_config() (the caller frees them). */
 char *api_take_pending_arena(struct api *api);
+/* vm.boot failed: forget vm.create's configuration (its arena was taken). */
+void api_clear_pending(struct api *api);
 void api_set_boot_requested(struct api *api);
 
 /* vm->event_cb: any thread. */

@@ -390,6 +390,15 @@ char *api_take_pending_arena(struct api *api)
 	return a;
 }
 
+void api_clear_pending(struct api *api)
+{
+	pthread_mutex_lock(&api->lock);
+	free(api->pending_arena);
+	api->pending_arena = NULL;
+	api->have_pending = false;
+	pthread_mutex_unlock(&api->lock);
+}
+
 bool api_boot_requested(struct api *api)
 {
 	bool b;
