@@ -397,6 +397,7 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 	};
 	const char *sock = NULL;
 	char dir[sizeof(c->socket)];
+	char padded[40];
 	int opt, n;
 
 	c->timeout_s = DEFAULT_TIMEOUT_S;
@@ -425,6 +426,12 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 		c->name = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "vmmctl: unexpected argument '%s'\n", argv[optind]);
+		return CTL_ERR_USAGE;
+	}
+	snprintf(padded, sizeof(padded), " %.30s ", c->verb);
+	if (!strstr(" list info pause resume powerdown reboot reset quit config events ping ",
+		    padded) || strchr(c->verb, ' ') || strlen(c->verb) > 30) {
+		fprintf(stderr, "vmmctl: unknown verb '%s' (see vmmctl --help)\n", c->verb);
 		return CTL_ERR_USAGE;
 	}
 	if (c->powerdown_s && strcmp(c->verb, "powerdown")) {
