@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 B=${1:-build}
 VMM=$B/vmm
 CTL=$B/vmmctl
-GUESTS=$B/guest-tests
+GUESTS=${GUESTS:-build/guest-tests}	# the guests are the same in every build
 pass=0 fail=0
 work=$(mktemp -d /tmp/ctl-tests.XXXXXX)
 names=()

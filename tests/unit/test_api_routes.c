@@ -168,6 +168,7 @@ Test(api, routing_errors)
 	cr_assert_str_eq(r.allow, "PUT");
 	expect("DELETE", "vm.pause", NULL, 405);
 	expect("GET", "vm.info", "{}", 400);
+	free(r.body);
 	api_handle(api, "GET", "/vmm.ping", NULL, 0, &r);
 	cr_assert_eq(r.status, 404);
 	free(r.body);
