@@ -194,6 +194,8 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 	optind = 0;	/* full re-initialisation, so tests can call us repeatedly */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vqhV", long_opts, NULL)) != -1) {
+		if (c >= OPT_KERNEL && c <= OPT_GUEST_UNPACK)
+			vm_opts = true;
 		switch (c) {
 		case OPT_KERNEL:
 			cfg->kernel = optarg;
@@ -304,9 +306,6 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 		fprintf(err, "vmm: give --name or --api-socket, not both\n");
 		return OPTS_ERROR;
 	}
-	vm_opts = cfg->kernel || cfg->initrd || cfg->cmdline || cfg->flat || cfg->guest_unpack ||
-		  cfg->nr_disks || cfg->console != CONSOLE_STDIO ||
-		  cfg->cpus != VMM_DEFAULT_CPUS || cfg->memory != VMM_DEFAULT_MEMORY;
 	if (cfg->config_path && vm_opts) {
 		fprintf(err, "vmm: --config gives the whole VM: it cannot be combined with "
 			"--kernel, --initrd, --cmdline, --cpus, --memory, --console, --disk, "

@@ -305,6 +305,8 @@ Test(api, options)
 	char *a5[] = { "vmm", "--api-socket", "/s", "--event-monitor", "fd=x", NULL };
 	char *a6[] = { "vmm", "--name", "a", "--api-socket", "/s", NULL };
 	char *a7[] = { "vmm", "--name", "a/b", NULL };
+	char *a8[] = { "vmm", "--memory", "256M", "--config", "x.json", NULL };
+	char *a9[] = { "vmm", "--name", "a", "--cpus", "2", NULL };
 
 	cr_assert_eq(opts_parse(3, a1, &c, null, null), OPTS_RUN);
 	cr_assert_str_eq(c.name, "web-1");
@@ -317,5 +319,7 @@ Test(api, options)
 	cr_assert_eq(opts_parse(5, a5, &c, null, null), OPTS_ERROR);
 	cr_assert_eq(opts_parse(5, a6, &c, null, null), OPTS_ERROR);
 	cr_assert_eq(opts_parse(3, a7, &c, null, null), OPTS_ERROR);
+	cr_assert_eq(opts_parse(5, a8, &c, null, null), OPTS_ERROR);
+	cr_assert_eq(opts_parse(5, a9, &c, null, null), OPTS_ERROR);	/* VM options need --kernel */
 	fclose(null);
 }
