@@ -219,6 +219,31 @@ EOF
 		ok "--event-monitor path=FILE" || bad "--event-monitor" "$(cat "$work/ctl.events")"
 fi
 
+# ---- (runtime) a paused guest makes no progress, and continues after resume ----
+# serial.elf answers "pong" to a line on COM1: while paused it cannot.
+mkfifo "$work/pp.in"
+"$VMM" --kernel "$GUESTS/serial.elf" --console stdio --api-socket "$work/pp.sock" \
+	<"$work/pp.in" >"$work/pp.console" 2>"$work/pp.out" &
+VM_PID=$!
+pids+=("$VM_PID")
+exec 7>"$work/pp.in"
+for i in $(seq 100); do [ -S "$work/pp.sock" ] && break; sleep 0.05; done
+for i in $(seq 50); do grep -q waiting "$work/pp.console" && break; sleep 0.05; done
+if "$CTL" --socket "$work/pp.sock" pause >/dev/null 2>"$work/err"; then
+	printf 'ping\n' >&7
+	sleep 1
+	grep -q pong "$work/pp.console" && early=yes || early=no
+	"$CTL" --socket "$work/pp.sock" resume >/dev/null 2>>"$work/err"
+	for i in $(seq 50); do grep -q pong "$work/pp.console" && break; sleep 0.05; done
+	grep -q pong "$work/pp.console" && late=yes || late=no
+	[ $early = no ] && [ $late = yes ] && ok "(runtime) no progress while paused, progress after" ||
+		bad "(runtime) paused guest" "pong while paused: $early, after resume: $late"
+else
+	bad "(runtime) paused guest" "$(cat "$work/err")"
+fi
+exec 7>&-
+vm_wait "$VM_PID"
+
 # ---- (runtime) powerdown --timeout: serial.elf ignores the button ----
 if start_vm pd; then
 	"$CTL" --socket "$work/pd.sock" powerdown --timeout 1 >/dev/null 2>"$work/err"
