@@ -47,6 +47,7 @@ struct api {
 	uint64_t ev_counts[API_EV_KINDS + 1];	/* last: any other name */
 	int monitor_fd;			/* --event-monitor, or -1 */
 	bool monitor_owned;
+	uint64_t monitor_dropped;	/* lines lost to a full pipe */
 
 	uint64_t requests, errors;
 };

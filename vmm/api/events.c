@@ -47,7 +47,7 @@ int api_events_init(struct api *api, const char *monitor)
 			return -EBADF;
 		}
 		api->monitor_fd = (int)fd;
-		return 0;
+		goto nonblock;
 	}
 	if (strncmp(monitor, "path=", 5) || !monitor[5]) {
 		log_err("--event-monitor: '%s' is not path=FILE or fd=N", monitor);
@@ -62,6 +62,9 @@ int api_events_init(struct api *api, const char *monitor)
 		return ret;
 	}
 	api->monitor_owned = true;
+nonblock:
+	/* a reader that stops reading must not stall the VM: lines are dropped */
+	fcntl(api->monitor_fd, F_SETFL, fcntl(api->monitor_fd, F_GETFL) | O_NONBLOCK);
 	return 0;
 }
 
@@ -115,6 +118,12 @@ static void monitor_write(struct api *api, const char *line)
 		n = write(api->monitor_fd, line + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (!api->monitor_dropped++)
+				log_warn("--event-monitor: the reader is not keeping up; "
+					 "events are dropped while it is full");
+			return;
+		}
 		if (n <= 0) {
 			log_warn("--event-monitor: write failed: %s; no more events are written",
 				 n < 0 ? strerror(errno) : "short write");
