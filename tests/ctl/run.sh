@@ -291,9 +291,18 @@ name=ctl-test-$$
 	</dev/null >"$work/name.out" 2>&1 &
 VM_PID=$!
 pids+=("$VM_PID")
-for i in $(seq 100); do [ -S "$dir/$name.sock" ] && break; sleep 0.05; done
-"$CTL" list | grep -q "^$name  *$VM_PID  *Running" && ok "vmmctl list" ||
-	bad "vmmctl list" "$("$CTL" list)"
+"$VMM" --kernel "$GUESTS/serial.elf" --console none --name "$name-b" --cpus 2 --memory 32M \
+	</dev/null >"$work/name-b.out" 2>&1 &
+pid_b=$!
+pids+=("$pid_b")
+for i in $(seq 100); do [ -S "$dir/$name.sock" ] && [ -S "$dir/$name-b.sock" ] && break; sleep 0.05; done
+list=$("$CTL" list)
+echo "$list" | grep -q "^$name  *$VM_PID  *Running  *1  *256M" &&
+	echo "$list" | grep -q "^$name-b  *$pid_b  *Running  *2  *32M" &&
+	ok "vmmctl list: two VMs" || bad "vmmctl list" "$list"
+"$CTL" quit "$name-b" >/dev/null
+vm_wait "$pid_b"
+rm -f "$dir/$name-b.sock.lock"
 "$VMM" --kernel "$GUESTS/hello.elf" --console none --name "$name" >/dev/null 2>"$work/dup.err"
 st=$?
 [ "$st" = 4 ] && grep -q "in use" "$work/dup.err" && ok "live name refused" ||

@@ -38,7 +38,7 @@ struct api {
 	bool started;
 	uint64_t start_ns;		/* CLOCK_MONOTONIC at api_vm_started() */
 	bool closing;
-	unsigned int inflight;		/* requests inside api_handle() */
+	unsigned int inflight;		/* requests not yet answered in full */
 	unsigned int streams;		/* vm.events clients being served */
 
 	/* events: a ring of JSON lines, ev_seq counts all ever emitted */

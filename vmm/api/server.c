@@ -27,6 +27,7 @@
 
 /* One request being read. */
 struct request {
+	struct api *api;
 	char *body;
 	size_t len, cap;
 	bool too_big;
@@ -177,7 +178,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
 			return MHD_NO;
+		rq->api = api;
 		*con_cls = rq;
+		/* until on_completed(): the answer is sent, api_close() waits for it */
+		pthread_mutex_lock(&api->lock);
+		api->inflight++;
+		pthread_mutex_unlock(&api->lock);
 		clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						   MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (clen && strtoull(clen, NULL, 10) > API_BODY_MAX)
@@ -192,13 +198,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (rq->too_big)
 		return send_error(c, 413, "{\"error\":\"request body larger than 1 MiB\"}");
-	pthread_mutex_lock(&api->lock);
-	api->inflight++;
-	pthread_mutex_unlock(&api->lock);
 	api_handle(api, method, url, rq->body, rq->len, &reply);
-	pthread_mutex_lock(&api->lock);
-	api->inflight--;
-	pthread_mutex_unlock(&api->lock);
 	if (reply.stream_events)
 		return start_stream(api, c);
 	ret = send_reply(c, &reply);
@@ -212,6 +212,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct request *rq = *con_cls;
 
 	if (rq) {
+		pthread_mutex_lock(&rq->api->lock);
+		rq->api->inflight--;
+		pthread_cond_broadcast(&rq->api->cond);
+		pthread_mutex_unlock(&rq->api->lock);
 		free(rq->body);
 		free(rq);
 		*con_cls = NULL;
@@ -314,8 +318,12 @@ void api_close(struct api *api)
 	if (api->mhd) {
 		/* a request may wait in ev_call(): its work runs (and refuses) here */
 		deadline = api_now_ns() + API_CLOSE_WAIT_MS * 1000000ULL;
-		while (api->loop && inflight(api) && api_now_ns() < deadline)
-			ev_loop_once(api->loop, 10);
+		while (inflight(api) && api_now_ns() < deadline) {
+			if (api->loop)
+				ev_loop_once(api->loop, 10);
+			else
+				usleep(1000);
+		}
 		MHD_stop_daemon(api->mhd);
 		api->listen_fd = -1;	/* closed by MHD */
 		unlink(api->sock_path);
