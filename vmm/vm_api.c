@@ -239,7 +239,11 @@ int vm_api_start(struct vm_api *va)
 		.loop = va->loop,
 	};
 
-	return api_open(&ac, &va->api);
+	int ret = api_open(&ac, &va->api);
+
+	if (!ret && va->cfg->kernel)	/* known now; the state says Created until attach */
+		api_set_config(va->api, va->cfg);
+	return ret;
 }
 
 static void wait_signal(void *opaque, int fd, uint32_t events)
