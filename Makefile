@@ -26,7 +26,7 @@ CFLAGS  ?=
 CFLAGS  += $(CFLAGS_BASE)
 # blk_format_qcow2 / blk_snapshot_open are weak references in vmm/block/image.c;
 # a weak reference does not pull an object out of libvmmcore.a, so force them in.
-LDLIBS  := -Wl,-u,blk_format_qcow2 -Wl,-u,blk_snapshot_open -luring -lcapstone -lfdt -ldeflate -lz -lzstd -llz4 -llzma -pthread $(LDFLAGS_SAN)
+LDLIBS  := -Wl,-u,blk_format_qcow2 -Wl,-u,blk_snapshot_open -luring -lcapstone -lfdt -ldeflate -lz -lzstd -llz4 -llzma -lmicrohttpd -ljson-c -pthread $(LDFLAGS_SAN)
 
 ifeq ($(V),0)
 Q := @
@@ -64,7 +64,7 @@ CORE_OBJS    += $(FW_GEN:%.c=%.o)
 .SECONDARY: $(ASL_GEN) $(FW_GEN) $(UNIT_HELPER_OBJS)
 
 .PHONY: all clean test test-unit test-fuzz deps san fuzz unit-bins demo
-all: $(BUILD)/vmm $(BUILD)/vmm-img
+all: $(BUILD)/vmm $(BUILD)/vmm-img $(BUILD)/vmmctl
 
 deps:
 	$(Q)./scripts/install-deps.sh
@@ -80,6 +80,12 @@ $(BUILD)/vmm: $(RUNTIME_OBJS) $(BUILD)/libvmmcore.a
 $(BUILD)/vmm-img: $(IMG_OBJS) $(BUILD)/libvmmcore.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $(IMG_OBJS) $(BUILD)/libvmmcore.a $(LDLIBS)
+
+# vmmctl: the control socket's client; libc, libcurl and json-c only
+CTL_OBJS     := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard ctl/*.c))
+$(BUILD)/vmmctl: $(CTL_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $(CTL_OBJS) -lcurl -ljson-c $(LDFLAGS_SAN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

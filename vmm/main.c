@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_json.h"
 #include "console.h"
 #include "cpu/vcpu.h"
 #include "event_loop.h"
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "options.h"
 #include "vm.h"
+#include "vm_api.h"
 #include "vm_runtime.h"
 
 /* Only for the fatal-signal handler: it must restore the terminal. */
@@ -67,8 +69,11 @@ int main(int argc, char **argv)
 {
 	static struct vm_config cfg;	/* large (disk paths): not on the stack */
 	static struct vm vm;
+	static struct ev_loop loop;
+	static struct vm_api va;
 	struct console_term term = { .fd = -1 };
-	struct ev_loop loop;
+	char *cfg_arena = NULL;
+	char msg[600];
 	int ret, status;
 
 	switch (opts_parse(argc, argv, &cfg, stdout, stderr)) {
@@ -86,6 +91,12 @@ int main(int argc, char **argv)
 	else if (cfg.verbosity > 1)
 		log_set_level(LOG_DEBUG);
 
+	if (cfg.config_path &&
+	    config_json_load(cfg.config_path, &cfg, &cfg_arena, msg, sizeof(msg))) {
+		fprintf(stderr, "vmm: %s\n", msg);
+		return VMM_EXIT_USAGE;
+	}
+
 	signals_setup();
 	/* the loop exists before the VM: the control socket can serve an empty vmm */
 	ret = ev_loop_init(&loop);
@@ -94,33 +105,24 @@ int main(int argc, char **argv)
 		return VMM_EXIT_HOST;
 	}
 	if (vm_init(&vm, &loop)) {
-		ev_loop_fini(&loop);
-		return VMM_EXIT_HOST;
+		status = VMM_EXIT_HOST;
+		goto out_loop;
+	}
+	/* the control socket exists before the VM: an empty vmm waits for vm.boot */
+	vm_api_init(&va, &vm, &loop, &cfg, &cfg_arena);
+	if (vm_api_start(&va)) {
+		status = VMM_EXIT_HOST;
+		goto out_vm;
 	}
 	if (!cfg.kernel) {
-		/*
-		 * An empty vmm: the control socket (registered on &loop) calls
-		 * vm_create() for vm.create and sets vm.boot_requested for vm.boot.
-		 */
-		while (!vm.boot_requested && !vm_exit_pending(&vm)) {
-			ret = ev_loop_once(&loop, -1);
-			if (ret < 0) {
-				log_err("event loop: %s", strerror(-ret));
-				vm_request_exit(&vm, VM_EXIT_HOST, VMM_EXIT_HOST);
-				break;
-			}
-		}
-		if (!vm.boot_requested || !vm.booted) {
-			status = vm.exit_requested ? vm.exit_status : VMM_EXIT_HOST;
-			vm_destroy(&vm);
-			vm_fini(&vm);
-			ev_loop_fini(&loop);
-			return status;
-		}
+		status = vm_api_wait_boot(&va);
+		if (status >= 0)
+			goto out_api;
 	} else if (vm_create(&vm, &cfg)) {
-		vm_fini(&vm);
-		ev_loop_fini(&loop);
-		return VMM_EXIT_HOST;
+		status = VMM_EXIT_HOST;
+		goto out_api;
+	} else {
+		vm_api_attach(&va);
 	}
 	if (cfg.console == CONSOLE_STDIO) {
 		fatal_term = &term;
@@ -130,8 +132,19 @@ int main(int argc, char **argv)
 	status = vm_run(&vm, &term);
 	console_term_restore(&term);
 	fatal_term = NULL;
+	vm_api_stop(&va);		/* before vm_destroy: no request reaches the VM after */
 	vm_destroy(&vm);
 	vm_fini(&vm);
 	ev_loop_fini(&loop);
+	free(cfg_arena);
+	return status;
+out_api:
+	vm_api_stop(&va);
+	vm_destroy(&vm);
+out_vm:
+	vm_fini(&vm);
+out_loop:
+	ev_loop_fini(&loop);
+	free(cfg_arena);
 	return status;
 }

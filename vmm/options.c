@@ -81,6 +81,16 @@ static void usage(FILE *f)
 "  --on-reboot ACTION   what a guest reboot does: exit (default) ends vmm with\n"
 "                       status 0; restart boots the VM again in this process\n"
 "                       (kernel and initrd reloaded, disks kept open)\n"
+"  --config FILE        the VM's configuration as JSON (docs/config.md) instead\n"
+"                       of --kernel, --initrd, --cmdline, --cpus, --memory,\n"
+"                       --console, --disk, --flat, --guest-unpack\n"
+"  --name NAME          open the control socket $XDG_RUNTIME_DIR/vmm/NAME.sock\n"
+"                       (/run/vmm/NAME.sock for root) for vmmctl (docs/control.md)\n"
+"  --api-socket PATH    open the control socket at PATH\n"
+"                       with --name or --api-socket and no --kernel/--config,\n"
+"                       vmm waits for the vm.create and vm.boot requests\n"
+"  --event-monitor path=FILE|fd=N\n"
+"                       write the VM's events as JSON lines to FILE or fd N\n"
 "  -v, --verbose        more messages on stderr (repeat for debug)\n"
 "  -q, --quiet          errors only\n"
 "  -h, --help           this help\n"
@@ -120,6 +130,10 @@ enum {
 	OPT_GUEST_UNPACK,
 	OPT_TESTDEV,
 	OPT_ON_REBOOT,
+	OPT_NAME,
+	OPT_API_SOCKET,
+	OPT_CONFIG,
+	OPT_EVENT_MONITOR,
 };
 
 static const struct option long_opts[] = {
@@ -134,6 +148,10 @@ static const struct option long_opts[] = {
 	{ "guest-unpack", no_argument,  NULL, OPT_GUEST_UNPACK },
 	{ "testdev", no_argument,       NULL, OPT_TESTDEV },
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+	{ "name",    required_argument, NULL, OPT_NAME },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "config",  required_argument, NULL, OPT_CONFIG },
+	{ "event-monitor", required_argument, NULL, OPT_EVENT_MONITOR },
 	{ "verbose", no_argument,       NULL, 'v' },
 	{ "quiet",   no_argument,       NULL, 'q' },
 	{ "help",    no_argument,       NULL, 'h' },
@@ -143,9 +161,38 @@ static const struct option long_opts[] = {
 
 #define MAX_MEMORY	(1ULL << 40)	/* 1 TiB: a sanity bound, not a promise */
 
+bool opts_name_valid(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (!len || len > 64 || name[0] == '.')
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
+			return false;
+	}
+	return true;
+}
+
+bool opts_event_monitor_valid(const char *arg)
+{
+	const char *s;
+
+	if (!strncmp(arg, "path=", 5))
+		return arg[5] != '\0';
+	if (strncmp(arg, "fd=", 3) || !arg[3] || strlen(arg) > 12)
+		return false;
+	for (s = arg + 3; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+	}
+	return true;
+}
+
 enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 			    FILE *out, FILE *err)
 {
+	bool vm_opts = false;	/* any option --config replaces */
 	char msg[512];
 	char *end;
 	long n;
@@ -159,6 +206,8 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 	optind = 0;	/* full re-initialisation, so tests can call us repeatedly */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vqhV", long_opts, NULL)) != -1) {
+		if (c >= OPT_KERNEL && c <= OPT_GUEST_UNPACK)
+			vm_opts = true;
 		switch (c) {
 		case OPT_KERNEL:
 			cfg->kernel = optarg;
@@ -231,6 +280,28 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 				return OPTS_ERROR;
 			}
 			break;
+		case OPT_NAME:
+			if (!opts_name_valid(optarg)) {
+				fprintf(err, "vmm: --name: '%s' is not 1-64 letters, digits, '.', '_' "
+					"or '-' (not starting with '.')\n", optarg);
+				return OPTS_ERROR;
+			}
+			cfg->name = optarg;
+			break;
+		case OPT_API_SOCKET:
+			cfg->api_socket = optarg;
+			break;
+		case OPT_CONFIG:
+			cfg->config_path = optarg;
+			break;
+		case OPT_EVENT_MONITOR:
+			if (!opts_event_monitor_valid(optarg)) {
+				fprintf(err, "vmm: --event-monitor: '%s' is not path=FILE or fd=N\n",
+					optarg);
+				return OPTS_ERROR;
+			}
+			cfg->event_monitor = optarg;
+			break;
 		case 'v':
 			cfg->verbosity++;
 			break;
@@ -256,6 +327,18 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 			argv[optind]);
 		return OPTS_ERROR;
 	}
+	if (cfg->name && cfg->api_socket) {
+		fprintf(err, "vmm: give --name or --api-socket, not both\n");
+		return OPTS_ERROR;
+	}
+	if (cfg->config_path && vm_opts) {
+		fprintf(err, "vmm: --config gives the whole VM: it cannot be combined with "
+			"--kernel, --initrd, --cmdline, --cpus, --memory, --console, --disk, "
+			"--flat or --guest-unpack\n");
+		return OPTS_ERROR;
+	}
+	if (cfg->config_path || (!vm_opts && (cfg->name || cfg->api_socket)))
+		return OPTS_RUN;	/* the VM comes from the file, or from vm.create */
 	if (!cfg->kernel) {
 		fprintf(err, "vmm: no kernel given: use --kernel PATH (see vmm --help)\n");
 		return OPTS_ERROR;

@@ -40,6 +40,12 @@ struct vm_config {
 	unsigned int nr_disks;
 	enum on_reboot on_reboot;	/* --on-reboot exit|restart */
 	int verbosity;			/* -v count */
+
+	/* the control socket (vmm/api, docs/control.md); not part of the VM's JSON */
+	const char *name;		/* --name: socket in the runtime directory */
+	const char *api_socket;		/* --api-socket PATH */
+	const char *config_path;	/* --config FILE.json: the VM fields come from it */
+	const char *event_monitor;	/* --event-monitor path=FILE|fd=N */
 };
 
 #define VMM_DEFAULT_CPUS	1
@@ -58,6 +64,11 @@ enum opts_result {
  */
 enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 			    FILE *out, FILE *err);
+
+/* --name: 1-64 of [A-Za-z0-9._-], not starting with '.' */
+bool opts_name_valid(const char *name);
+/* --event-monitor: "path=FILE" or "fd=N" */
+bool opts_event_monitor_valid(const char *arg);
 
 /*
  * "256M", "1G", "65536K", "1T", or plain bytes -> *bytes.  Suffixes K/M/G/T

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmmctl: the command-line client of vmm's control socket
+ * (docs/control.md, docs/man/vmmctl.1).
+ */
+#ifndef VMM_CTL_H
+#define VMM_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Exit status of vmmctl (a contract: docs/man/vmmctl.1). */
+#define CTL_OK			0
+#define CTL_ERR_OTHER		1	/* the request failed; the message says why */
+#define CTL_ERR_USAGE		2	/* bad command line */
+#define CTL_ERR_NO_VM		3	/* no such VM: no socket, or nobody listening */
+#define CTL_ERR_STATE		4	/* refused in the VM's current state (HTTP 409) */
+#define CTL_ERR_TIMEOUT		5	/* no answer in time */
+
+struct ctl_answer {
+	long status;		/* HTTP status; 0 if none came */
+	char *body;		/* NUL-terminated, or NULL */
+	size_t len, cap;
+	char curl_error[256];
+};
+
+/* Called for every line of a streamed answer; non-zero stops the stream. */
+typedef int (*ctl_line_fn)(void *opaque, const char *line);
+
+/*
+ * One request: method "GET"/"PUT", endpoint "vm.info" etc., optional JSON
+ * body; timeout_s 0: none.  Returns CTL_OK when an answer came (look at
+ * ans->status), else CTL_ERR_NO_VM / CTL_ERR_TIMEOUT / CTL_ERR_OTHER.
+ */
+int ctl_request(const char *socket_path, const char *method, const char *endpoint,
+		const char *body, long timeout_s, ctl_line_fn on_line, void *opaque,
+		struct ctl_answer *ans);
+void ctl_answer_free(struct ctl_answer *ans);
+
+#endif
