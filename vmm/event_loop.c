@@ -76,6 +76,7 @@ void ev_loop_fini(struct ev_loop *el)
 	if (el->epfd < 0)
 		return;
 	pthread_mutex_lock(&el->lock);
+	el->closed = true;	/* no enqueue() writes post_evt after this */
 	for (w = el->work_head; w; w = next) {
 		next = w->next;
 		if (w->sync) {
@@ -226,13 +227,18 @@ static int enqueue(struct ev_loop *el, struct ev_work *w)
 	ssize_t r;
 
 	pthread_mutex_lock(&el->lock);
+	if (el->closed) {
+		pthread_mutex_unlock(&el->lock);
+		return -ESHUTDOWN;
+	}
 	if (el->work_tail)
 		el->work_tail->next = w;
 	else
 		el->work_head = w;
 	el->work_tail = w;
-	pthread_mutex_unlock(&el->lock);
+	/* under the lock: ev_loop_fini() cannot close post_evt in between */
 	r = write(el->post_evt, &one, sizeof(one));
+	pthread_mutex_unlock(&el->lock);
 	(void)r;	/* EAGAIN: the counter is saturated, the loop wakes anyway */
 	return 0;
 }
@@ -240,12 +246,16 @@ static int enqueue(struct ev_loop *el, struct ev_work *w)
 int ev_post(struct ev_loop *el, ev_work_fn fn, void *arg)
 {
 	struct ev_work *w = calloc(1, sizeof(*w));
+	int ret;
 
 	if (!w)
 		return -ENOMEM;
 	w->fn = fn;
 	w->arg = arg;
-	return enqueue(el, w);
+	ret = enqueue(el, w);
+	if (ret)
+		free(w);
+	return ret;
 }
 
 int ev_call(struct ev_loop *el, ev_work_fn fn, void *arg)
@@ -259,7 +269,11 @@ int ev_call(struct ev_loop *el, ev_work_fn fn, void *arg)
 		return 0;
 	}
 	pthread_cond_init(&w.cond, NULL);
-	enqueue(el, &w);
+	ret = enqueue(el, &w);
+	if (ret) {
+		pthread_cond_destroy(&w.cond);
+		return ret;
+	}
 	pthread_mutex_lock(&el->lock);
 	while (!w.done && !w.cancelled)
 		pthread_cond_wait(&w.cond, &el->lock);

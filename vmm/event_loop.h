@@ -29,6 +29,7 @@ struct ev_loop {
 	int post_evt;			/* eventfd: posted work is waiting */
 	pthread_t owner;		/* the first thread to run ev_loop_once */
 	bool owner_set;
+	bool closed;		/* ev_loop_fini() ran: posts are refused (under lock) */
 	struct ev_handler *handlers;	/* live registrations */
 	struct ev_handler *graveyard;	/* deleted during a batch; freed after it */
 	pthread_mutex_t lock;		/* guards the work queue */
@@ -54,12 +55,15 @@ int ev_del(struct ev_loop *el, int fd);
  */
 int ev_loop_once(struct ev_loop *el, int timeout_ms);
 
-/* Any thread: run fn(arg) on the loop thread soon.  0 or -ENOMEM. */
+/*
+ * Any thread: run fn(arg) on the loop thread soon.  0, -ENOMEM, or
+ * -ESHUTDOWN once ev_loop_fini() has begun (then fn never runs).
+ */
 int ev_post(struct ev_loop *el, ev_work_fn fn, void *arg);
 /*
  * Any thread: run fn(arg) on the loop thread and wait until it has run.
- * On the loop thread itself, runs fn at once.  0, or -ECANCELED if the
- * loop was torn down first.
+ * On the loop thread itself, runs fn at once.  0, -ECANCELED if the
+ * loop was torn down while it waited, -ESHUTDOWN if it already was.
  */
 int ev_call(struct ev_loop *el, ev_work_fn fn, void *arg);
 

@@ -7,8 +7,8 @@
 #   tests/ctl/run.sh [BUILD_DIR]     (default build)
 #
 # Prints PASS/FAIL per case and ends with "ctl-tests: N passed, M failed".
-# Cases marked "(runtime)" need runtime's vm_ctl.c (pause, resume, power
-# button, reset); they fail on a tree that still has vm_ctl_stub.c.
+# Cases marked "(runtime)" drive the runtime (pause, resume, power
+# button, reset).
 set -u
 cd "$(dirname "$0")/../.."
 B=${1:-build}

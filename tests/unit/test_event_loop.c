@@ -150,3 +150,21 @@ Test(event_loop, call_cancelled_by_teardown)
 	cr_assert_eq(c.ret, -ECANCELED);
 	cr_assert_eq(c.value, 0);
 }
+
+static void never(void *arg)
+{
+	*(int *)arg = 1;
+}
+
+/* after teardown began, a post is refused: it must not touch the closed eventfd */
+Test(event_loop, post_after_teardown_refused)
+{
+	struct ev_loop el;
+	int ran = 0;
+
+	cr_assert_eq(ev_loop_init(&el), 0);
+	ev_loop_fini(&el);
+	cr_assert_eq(ev_post(&el, never, &ran), -ESHUTDOWN);
+	cr_assert_eq(ev_call(&el, never, &ran), -ESHUTDOWN);
+	cr_assert_eq(ran, 0);
+}
