@@ -197,7 +197,8 @@ void vpci_msix_read(struct virtio_pci_dev *t, uint64_t off, void *data, unsigned
 			for (b = 0; b < 32; b++)
 				if (bit + b < t->nr_vectors && t->vec[bit + b].pending)
 					w[i] |= 1u << b;
-		} else if ((o - VPCI_MSIX_TABLE_OFF) / 16 < t->nr_vectors) {
+		} else if (o < VPCI_MSIX_TABLE_OFF + VPCI_MSIX_TABLE_LEN &&
+			   (o - VPCI_MSIX_TABLE_OFF) / 16 < t->nr_vectors) {
 			o -= VPCI_MSIX_TABLE_OFF;
 			w[i] = entry_read(&t->vec[o / 16], (o % 16) / 4);
 		}
@@ -211,7 +212,8 @@ void vpci_msix_write(struct virtio_pci_dev *t, uint64_t off, const void *data, u
 	uint32_t w[2] = { 0, 0 };
 	unsigned int i, n = len == 8 ? 2 : 1;
 
-	if ((len != 4 && len != 8) || (off & (len - 1)) || off >= VPCI_MSIX_PBA_OFF)
+	if ((len != 4 && len != 8) || (off & (len - 1)) ||
+	    off >= VPCI_MSIX_TABLE_OFF + VPCI_MSIX_TABLE_LEN)
 		return;				/* PBA is read-only */
 	memcpy(w, data, len);
 	pthread_mutex_lock(&t->irq_lock);
