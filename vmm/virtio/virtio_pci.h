@@ -81,6 +81,7 @@ struct virtio_pci_dev {
 	unsigned int nr_vectors;
 	struct vpci_vector *vec;
 	unsigned int msix_cap;		/* offset of the MSI-X capability */
+	uint8_t msix_ctrl;		/* irq_lock: copy of its enable/mask byte */
 	unsigned int cfg_cap;		/* offset of VIRTIO_PCI_CAP_PCI_CFG */
 };
 

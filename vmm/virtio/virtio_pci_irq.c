@@ -51,14 +51,19 @@ void vpci_irq_cleanup(struct virtio_pci_dev *t)
 	}
 }
 
+/*
+ * irq_lock held.  The enable and function-mask bits are read from our copy:
+ * config space itself changes under the PCI cfg_lock, which I/O threads
+ * raising interrupts do not hold.
+ */
 static bool msix_enabled(const struct virtio_pci_dev *t)
 {
-	return t->pci.cfg[t->msix_cap + 3] & MSIX_CTRL_ENABLE;
+	return t->msix_ctrl & MSIX_CTRL_ENABLE;
 }
 
 static bool msix_fmasked(const struct virtio_pci_dev *t)
 {
-	return t->pci.cfg[t->msix_cap + 3] & MSIX_CTRL_FMASK;
+	return t->msix_ctrl & MSIX_CTRL_FMASK;
 }
 
 static uint64_t vec_addr(const struct vpci_vector *v)
@@ -226,12 +231,13 @@ void vpci_msix_write(struct virtio_pci_dev *t, uint64_t off, const void *data, u
 	pthread_mutex_unlock(&t->irq_lock);
 }
 
-/* After a config-space write touched the MSI-X message control. */
+/* After a config-space write touched the MSI-X message control (cfg_lock held). */
 void vpci_msix_control_changed(struct virtio_pci_dev *t)
 {
 	unsigned int i;
 
 	pthread_mutex_lock(&t->irq_lock);
+	t->msix_ctrl = t->pci.cfg[t->msix_cap + 3];
 	if (msix_enabled(t)) {
 		if (t->isr) {
 			t->isr = 0;
