@@ -14,6 +14,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "options.h"
+#include "sandbox/sandbox.h"
 #include "vm.h"
 #include "vm_runtime.h"
 
@@ -26,6 +27,13 @@ static void fatal_signal(int sig)
 		console_term_restore(fatal_term);
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/* In the SIGSYS handler: restore the terminal before the message (tcsetattr on fd 0). */
+static void seccomp_violation(void)
+{
+	if (fatal_term)
+		console_term_restore(fatal_term);
 }
 
 static void kick_signal(int sig)
@@ -69,6 +77,8 @@ int main(int argc, char **argv)
 	struct console_term term = { .fd = -1 };
 	int status;
 
+	if (sandbox_check_privilege())
+		return VMM_EXIT_USAGE;
 	switch (opts_parse(argc, argv, &cfg, stdout, stderr)) {
 	case OPTS_EXIT_OK:
 		return VMM_EXIT_OK;
@@ -85,6 +95,10 @@ int main(int argc, char **argv)
 		log_set_level(LOG_DEBUG);
 
 	signals_setup();
+	if (sandbox_init(cfg.seccomp, seccomp_violation)) {
+		log_err("cannot install the SIGSYS handler for --seccomp on");
+		return VMM_EXIT_HOST;
+	}
 	if (vm_create(&vm, &cfg))
 		return VMM_EXIT_HOST;
 	if (cfg.console == CONSOLE_STDIO) {

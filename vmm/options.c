@@ -75,6 +75,10 @@ static void usage(FILE *f)
 "                       gzip/xz/lzma/lz4/zstd kernels on the host and starts\n"
 "                       the kernel proper at its link address, and unpacks\n"
 "                       gzip/zstd/xz/lzma initramfs archives to plain cpio\n"
+"  --seccomp MODE       on (default): each thread may make only the system\n"
+"                       calls its role needs, any other ends vmm with status\n"
+"                       18; log: allow them but log them to the kernel log;\n"
+"                       off: no filters (docs/sandbox.md)\n"
 "  -v, --verbose        more messages on stderr (repeat for debug)\n"
 "  -q, --quiet          errors only\n"
 "  -h, --help           this help\n"
@@ -90,6 +94,7 @@ static void usage(FILE *f)
 "  6        guest kernel panic        8   guest triple fault\n"
 "  10       KVM internal error or unhandled VM exit\n"
 "  12       guest halted for good: every vCPU in HLT with interrupts off\n"
+"  18       a thread made a system call its seccomp filter forbids\n"
 "  128+N    vmm stopped by signal N\n"
 "\n"
 "Examples:\n"
@@ -110,6 +115,7 @@ enum {
 	OPT_DISK,
 	OPT_FLAT,
 	OPT_GUEST_UNPACK,
+	OPT_SECCOMP,
 };
 
 static const struct option long_opts[] = {
@@ -122,6 +128,7 @@ static const struct option long_opts[] = {
 	{ "disk",    required_argument, NULL, OPT_DISK },
 	{ "flat",    no_argument,       NULL, OPT_FLAT },
 	{ "guest-unpack", no_argument,  NULL, OPT_GUEST_UNPACK },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "verbose", no_argument,       NULL, 'v' },
 	{ "quiet",   no_argument,       NULL, 'q' },
 	{ "help",    no_argument,       NULL, 'h' },
@@ -205,6 +212,12 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case OPT_GUEST_UNPACK:
 			cfg->guest_unpack = true;
+			break;
+		case OPT_SECCOMP:
+			if (sandbox_parse_mode(optarg, &cfg->seccomp)) {
+				fprintf(err, "vmm: --seccomp: '%s' is not on, log or off\n", optarg);
+				return OPTS_ERROR;
+			}
 			break;
 		case 'v':
 			cfg->verbosity++;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "block/block.h"
+#include "sandbox/sandbox.h"
 
 #define VMM_MAX_CPUS	64
 #define VMM_MAX_DISKS	16
@@ -33,6 +34,7 @@ struct vm_config {
 	struct disk_opts disks[VMM_MAX_DISKS];
 	unsigned int nr_disks;
 	int verbosity;			/* -v count */
+	enum sandbox_mode seccomp;	/* --seccomp on|log|off (0 = on) */
 };
 
 #define VMM_DEFAULT_CPUS	1

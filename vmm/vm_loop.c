@@ -19,6 +19,7 @@
 #include "devices/uart.h"
 #include "exitcode.h"
 #include "log.h"
+#include "sandbox/sandbox.h"
 #include "vm.h"
 #include "vm_runtime.h"
 
@@ -209,6 +210,9 @@ int vm_run(struct vm *vm, struct console_term *term)
 	for (i = 0; i < vm->nr_vcpus && !ret; i++)
 		ret = vcpu_start(&vm->vcpus[i]);
 	if (ret)
+		vm_request_exit(vm, VM_EXIT_HOST, VMM_EXIT_HOST);
+	/* after the vCPU threads exist (they filter themselves): the main thread's list */
+	if (!ret && sandbox_apply(SANDBOX_MAIN))
 		vm_request_exit(vm, VM_EXIT_HOST, VMM_EXIT_HOST);
 
 	while (!__atomic_load_n(&vm->exit_requested, __ATOMIC_ACQUIRE)) {
