@@ -120,6 +120,8 @@ int blk_pool_create(struct blk_queue *q, struct blk_image *img, unsigned int nth
 		goto err_mutex;
 	/* workers take no signals: those are for the vCPU and main threads */
 	sigfillset(&all);
+	/* a blocked SIGSYS makes the kernel kill us silently on a seccomp trap */
+	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < nthreads; i++) {
 		ret = -pthread_create(&pool->threads[i], NULL, blk_pool_worker, pool);

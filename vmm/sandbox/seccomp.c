@@ -188,7 +188,8 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uc)
 		sandbox_on_violation();
 	n = put_str(msg, n, sizeof(msg), "vmm: error: seccomp: the ");
 	n = put_str(msg, n, sizeof(msg),
-		    role >= 0 && role < SANDBOX_NR_ROLES ? role_names[role] : "unknown");
+		    role >= 0 && role < SANDBOX_NR_ROLES ? role_names[role] :
+		    "new (not yet in its role: its creator's filter)");
 	n = put_str(msg, n, sizeof(msg), " thread made the forbidden system call ");
 	n = put_str(msg, n, sizeof(msg), name ? name : "?");
 	n = put_str(msg, n, sizeof(msg), " (");
@@ -290,12 +291,20 @@ static int allow_common(scmp_filter_ctx ctx)
 
 static int allow_thread_start(scmp_filter_ctx ctx)
 {
+	static const int prctls[] = { PR_SET_NAME, PR_SET_NO_NEW_PRIVS, PR_GET_SECCOMP, 0 };
+	const int *p;
 	int ret = allow_names(ctx, sys_threads);
 
-	/* pthread_setname_np() on the new thread */
-	if (!ret)
+	/*
+	 * The new thread names itself and stacks its own, narrower filter on
+	 * ours (no_new_privs, seccomp(SET_MODE_FILTER)): a filter can only
+	 * ever take permissions away.
+	 */
+	for (p = prctls; !ret && *p; p++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-				       SCMP_A0_32(SCMP_CMP_EQ, PR_SET_NAME));
+				       SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)*p));
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 0);
 	return ret;
 }
 
