@@ -141,6 +141,11 @@ FUZZ_SECONDS ?= 20
 test:
 	$(Q)./tests/run-all.sh
 
+# seccomp on the tiny guests, a guest as user nobody, setuid refused (docs/sandbox.md)
+.PHONY: test-sandbox
+test-sandbox: $(BUILD)/vmm guest-tests
+	$(Q)./tests/sandbox/run.sh $(BUILD)
+
 demo:
 	$(Q)./scripts/install-deps.sh
 	$(Q)$(MAKE) --no-print-directory all guest-tests
