@@ -315,7 +315,7 @@ static int allow_thread_start(scmp_filter_ctx ctx)
  */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 static const char *const sys_sanitizer[] = {
-	"open", "openat", "readlink", "readlinkat", "getdents64", "prlimit64",
+	"open", "openat", "readlink", "readlinkat", "getdents", "getdents64", "prlimit64",
 	"getrlimit", "ptrace", "wait4", "waitid", "prctl", "sched_getaffinity",
 	"pipe2", "dup", "dup2", "dup3", "fcntl", "lseek", "newfstatat", "stat",
 	"clone", "clone3", "set_robust_list", "rseq", "kill", "tgkill", "uname",
