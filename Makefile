@@ -22,6 +22,12 @@ ifeq ($(SAN),1)
 CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS_SAN := -fsanitize=address,undefined
 endif
+ifeq ($(TSAN),1)
+# -Wno-tsan: gcc's TSan does not model fences; ours order stores and loads
+# against the guest (virtqueue.c), not against other host threads
+CFLAGS_BASE += -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
+LDFLAGS_SAN := -fsanitize=thread
+endif
 CFLAGS  ?=
 CFLAGS  += $(CFLAGS_BASE)
 # blk_format_qcow2 / blk_snapshot_open are weak references in vmm/block/image.c;
@@ -140,6 +146,22 @@ FUZZ_SECONDS ?= 20
 
 test:
 	$(Q)./tests/run-all.sh
+
+# ThreadSanitizer on the unit tests that start threads (docs/reliability.md)
+TSAN_TESTS := test_block_queue test_block_uring test_block_flush test_event_loop test_pci \
+	test_qcow2_io test_qcow2_inflight test_uart test_virtio_blk test_virtio_pci
+.PHONY: tsan
+tsan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-tsan TSAN=1 $(TSAN_TESTS:%=build-tsan/tests/%)
+	$(Q)TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" \
+		./tests/run-unit.sh $(TSAN_TESTS:%=build-tsan/tests/%)
+
+# Long campaigns, never part of `make test` (docs/reliability.md)
+.PHONY: campaign-fuzz campaign-crash
+campaign-fuzz:
+	$(Q)./scripts/campaign-fuzz.sh
+campaign-crash:
+	$(Q)./scripts/campaign-crash.sh
 
 # seccomp on the tiny guests, a guest as user nobody, setuid refused (docs/sandbox.md)
 .PHONY: test-sandbox
