@@ -76,7 +76,7 @@ Test(qcow2_inflight, discard_during_mapped_write_keeps_cluster)
 /* The same with real threads, as the engines run them: io_uring-style mapped writes vs discards. */
 struct race {
 	struct blk_image *img;
-	volatile bool stop;
+	bool stop;			/* atomic */
 	unsigned int mapped_writes;
 };
 
@@ -88,7 +88,7 @@ static void *mapped_writer(void *arg)
 	int fd;
 
 	memset(junk, 0xee, sizeof(junk));
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		if (r->img->ops->map(r->img, 0, CS, true, &fd, &host))
 			continue;	/* discarded right now: the slow path would take it */
 		if (pwrite(fd, junk, CS, (off_t)host) != (ssize_t)CS)
@@ -125,7 +125,7 @@ Test(qcow2_inflight, racing_discards_never_corrupt_other_clusters, .timeout = 60
 				cr_assert_eq(r.img->ops->flush(r.img), 0);
 		}
 	}
-	r.stop = true;
+	__atomic_store_n(&r.stop, true, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	for (uint64_t v = CS; v <= (uint64_t)NCL * CS; v += CS) {
 		fill(b, CS, (uint32_t)v);
