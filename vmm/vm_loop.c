@@ -212,7 +212,7 @@ int vm_run(struct vm *vm, struct console_term *term)
 	if (ret)
 		vm_request_exit(vm, VM_EXIT_HOST, VMM_EXIT_HOST);
 	/* after the vCPU threads exist (they filter themselves): the main thread's list */
-	if (!ret && sandbox_apply(SANDBOX_MAIN))
+	if (!ret && sandbox_apply_kvm(SANDBOX_MAIN, vm->vm_fd, -1))
 		vm_request_exit(vm, VM_EXIT_HOST, VMM_EXIT_HOST);
 
 	while (!__atomic_load_n(&vm->exit_requested, __ATOMIC_ACQUIRE)) {

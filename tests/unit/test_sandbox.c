@@ -18,10 +18,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/kvm.h>
 
 #include "block/block.h"
 #include "exitcode.h"
@@ -168,6 +172,49 @@ Test(sandbox, off_and_log_let_it_through)
 	cr_assert_eq(r.status, CHILD_NOT_STOPPED, "off: status %d, stderr: %s", r.status, r.err);
 	run_child(forbidden_child, &log, &r);
 	cr_assert_eq(r.status, CHILD_NOT_STOPPED, "log: status %d, stderr: %s", r.status, r.err);
+}
+
+/* KVM ioctls are tied to their fd: KVM_RUN on the thread's own vCPU fd only. */
+static int kvm_fd_own, kvm_fd_other;
+
+static void *vcpu_ioctl_thread(void *arg)
+{
+	const bool other = *(const bool *)arg;
+
+	if (sandbox_apply_kvm(SANDBOX_VCPU, -1, kvm_fd_own))
+		_exit(CHILD_SETUP);
+	/* an eventfd is no vCPU: the kernel says ENOTTY, but the filter let it through */
+	if (ioctl(kvm_fd_own, KVM_RUN, 0) != -1 || errno != ENOTTY)
+		_exit(CHILD_SETUP);
+	if (other)
+		ioctl(kvm_fd_other, KVM_RUN, 0);
+	return NULL;
+}
+
+static void vcpu_ioctl_child(void *arg)
+{
+	pthread_t th;
+
+	kvm_fd_own = eventfd(0, 0);
+	kvm_fd_other = eventfd(0, 0);
+	if (kvm_fd_own < 0 || kvm_fd_other < 0 || sandbox_init(SANDBOX_ON, NULL) ||
+	    pthread_create(&th, NULL, vcpu_ioctl_thread, arg))
+		_exit(CHILD_SETUP);
+	pthread_join(th, NULL);
+}
+
+Test(sandbox, kvm_ioctls_only_on_their_fd)
+{
+	struct child_result r;
+	bool other = false;
+
+	run_child(vcpu_ioctl_child, &other, &r);
+	cr_assert_eq(r.status, CHILD_OK, "own fd: status %d, stderr: %s", r.status, r.err);
+	other = true;
+	run_child(vcpu_ioctl_child, &other, &r);
+	cr_assert_eq(r.status, VMM_EXIT_SECCOMP, "other fd: status %d, stderr: %s", r.status, r.err);
+	cr_assert(strstr(r.err, "forbidden system call ioctl (16, request 0xae80)"),
+		  "stderr: %s", r.err);
 }
 
 /*

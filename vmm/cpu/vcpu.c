@@ -161,7 +161,7 @@ static void *vcpu_thread(void *arg)
 
 	exit_stats_init(vcpu);
 	/* every host resource is held: from here on only the vCPU's syscalls */
-	if (sandbox_apply(SANDBOX_VCPU)) {
+	if (sandbox_apply_kvm(SANDBOX_VCPU, vm->vm_fd, vcpu->fd)) {
 		vm_request_exit(vm, VM_EXIT_HOST, VMM_EXIT_HOST);
 		return NULL;
 	}

@@ -61,6 +61,12 @@ enum sandbox_mode sandbox_get_mode(void);
  * the caller logs the failure and must not run the guest without it.
  */
 int sandbox_apply(enum sandbox_role role);
+/*
+ * The same, with the KVM ioctls tied to their fds: the interrupt ioctls
+ * only on vm_fd, the vCPU ioctls (KVM_RUN, register reads) only on vcpu_fd.
+ * -1: any fd (threads of the core library, which do not know the fds).
+ */
+int sandbox_apply_kvm(enum sandbox_role role, int vm_fd, int vcpu_fd);
 
 /*
  * Refuses to run setuid/setgid: vmm needs no privilege but access to

@@ -249,13 +249,19 @@ static int allow_names(scmp_filter_ctx ctx, const char *const *names)
 	return 0;
 }
 
-static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *reqs)
+/* ioctl with these request numbers; on fd only, unless fd < 0 */
+static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *reqs, int fd)
 {
 	int ret;
 
 	for (; *reqs; reqs++) {
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				       SCMP_A1_32(SCMP_CMP_EQ, (uint32_t)*reqs));
+		if (fd >= 0)
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+					       SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)fd),
+					       SCMP_A1_32(SCMP_CMP_EQ, (uint32_t)*reqs));
+		else
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+					       SCMP_A1_32(SCMP_CMP_EQ, (uint32_t)*reqs));
 		if (ret)
 			return ret;
 	}
@@ -323,7 +329,7 @@ static const char *const sys_sanitizer[] = {
 };
 #endif
 
-static int build(scmp_filter_ctx ctx, enum sandbox_role role)
+static int build(scmp_filter_ctx ctx, enum sandbox_role role, int vm_fd, int vcpu_fd)
 {
 	int ret = allow_common(ctx);
 
@@ -336,9 +342,9 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role)
 		/* a vCPU activates and resets devices: it starts their I/O
 		 * threads, which inherit this list before narrowing it */
 		if (!ret)
-			ret = allow_ioctls(ctx, ioctl_kvm_vcpu);
+			ret = allow_ioctls(ctx, ioctl_kvm_vcpu, vcpu_fd);
 		if (!ret)
-			ret = allow_ioctls(ctx, ioctl_kvm_irq);
+			ret = allow_ioctls(ctx, ioctl_kvm_irq, vm_fd);
 		if (!ret)
 			ret = allow_thread_start(ctx);
 		if (!ret)
@@ -351,7 +357,7 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role)
 	case SANDBOX_MAIN:
 		/* the event loop; at the end it resets devices and closes images */
 		if (!ret)
-			ret = allow_ioctls(ctx, ioctl_kvm_irq);
+			ret = allow_ioctls(ctx, ioctl_kvm_irq, vm_fd);
 		if (!ret)
 			ret = allow_thread_start(ctx);
 		if (!ret)
@@ -366,7 +372,7 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role)
 	case SANDBOX_BLOCK_IO:
 		/* completions interrupt the guest: irqfd writes, or MSI/INTx ioctls */
 		if (!ret)
-			ret = allow_ioctls(ctx, ioctl_kvm_irq);
+			ret = allow_ioctls(ctx, ioctl_kvm_irq, vm_fd);
 		if (!ret)
 			ret = allow_names(ctx, sys_disk);
 		if (!ret)
@@ -380,7 +386,7 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role)
 		break;
 	case SANDBOX_NET_IO:
 		if (!ret)
-			ret = allow_ioctls(ctx, ioctl_kvm_irq);
+			ret = allow_ioctls(ctx, ioctl_kvm_irq, vm_fd);
 		if (!ret)
 			ret = allow_names(ctx, sys_net);
 		if (!ret)
@@ -394,6 +400,11 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role)
 
 int sandbox_apply(enum sandbox_role role)
 {
+	return sandbox_apply_kvm(role, -1, -1);
+}
+
+int sandbox_apply_kvm(enum sandbox_role role, int vm_fd, int vcpu_fd)
+{
 	scmp_filter_ctx ctx;
 	uint32_t deflt;
 	int ret;
@@ -406,7 +417,7 @@ int sandbox_apply(enum sandbox_role role)
 	ctx = seccomp_init(deflt);
 	if (!ctx)
 		return -ENOMEM;
-	ret = build(ctx, role);
+	ret = build(ctx, role, vm_fd, vcpu_fd);
 	if (!ret)
 		ret = seccomp_load(ctx);	/* this thread only: no TSYNC */
 	seccomp_release(ctx);
