@@ -4,6 +4,7 @@
  * process-wide state we allow outside struct vm: it is set once from the
  * command line and read-only afterwards.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -29,6 +30,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
 	char buf[1024], stamp[32] = "";
+	int saved_errno = errno;
 	va_list ap;
 
 	if (level > log_threshold)
@@ -47,4 +49,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	}
 	fprintf(stderr, "vmm: %s: %s%s%s", names[level], stamp, buf,
 		isatty(STDERR_FILENO) ? "\r\n" : "\n");
+	/* Callers write `log_err(...); return -errno;`: isatty() sets ENOTTY
+	 * and stdio may set others, so logging must not change errno. */
+	errno = saved_errno;
 }

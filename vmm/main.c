@@ -16,6 +16,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "options.h"
+#include "sandbox/sandbox.h"
 #include "vm.h"
 #include "vm_api.h"
 #include "vm_runtime.h"
@@ -29,6 +30,13 @@ static void fatal_signal(int sig)
 		console_term_restore(fatal_term);
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/* In the SIGSYS handler: restore the terminal before the message (tcsetattr on fd 0). */
+static void seccomp_violation(void)
+{
+	if (fatal_term)
+		console_term_restore(fatal_term);
 }
 
 static void kick_signal(int sig)
@@ -76,6 +84,8 @@ int main(int argc, char **argv)
 	char msg[600];
 	int ret, status;
 
+	if (sandbox_check_privilege())
+		return VMM_EXIT_USAGE;
 	switch (opts_parse(argc, argv, &cfg, stdout, stderr)) {
 	case OPTS_EXIT_OK:
 		return VMM_EXIT_OK;
@@ -98,6 +108,10 @@ int main(int argc, char **argv)
 	}
 
 	signals_setup();
+	if (sandbox_init(cfg.seccomp, seccomp_violation)) {
+		log_err("cannot install the SIGSYS handler for --seccomp on");
+		return VMM_EXIT_HOST;
+	}
 	/* the loop exists before the VM: the control socket can serve an empty vmm */
 	ret = ev_loop_init(&loop);
 	if (ret) {

@@ -91,6 +91,10 @@ static void usage(FILE *f)
 "                       vmm waits for the vm.create and vm.boot requests\n"
 "  --event-monitor path=FILE|fd=N\n"
 "                       write the VM's events as JSON lines to FILE or fd N\n"
+"  --seccomp MODE       on (default): each thread may make only the system\n"
+"                       calls its role needs, any other ends vmm with status\n"
+"                       18; log: allow them but log them to the kernel log;\n"
+"                       off: no filters (docs/sandbox.md)\n"
 "  -v, --verbose        more messages on stderr (repeat for debug)\n"
 "  -q, --quiet          errors only\n"
 "  -h, --help           this help\n"
@@ -108,6 +112,7 @@ static void usage(FILE *f)
 "  12       guest halted for good: every vCPU in HLT with interrupts off\n"
 "  14       quit from the control socket\n"
 "  16       powerdown timed out (the VM was quit)\n"
+"  18       a thread made a system call its seccomp filter forbids\n"
 "  128+N    vmm stopped by signal N\n"
 "\n"
 "Examples:\n"
@@ -134,6 +139,7 @@ enum {
 	OPT_API_SOCKET,
 	OPT_CONFIG,
 	OPT_EVENT_MONITOR,
+	OPT_SECCOMP,
 };
 
 static const struct option long_opts[] = {
@@ -152,6 +158,7 @@ static const struct option long_opts[] = {
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "config",  required_argument, NULL, OPT_CONFIG },
 	{ "event-monitor", required_argument, NULL, OPT_EVENT_MONITOR },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "verbose", no_argument,       NULL, 'v' },
 	{ "quiet",   no_argument,       NULL, 'q' },
 	{ "help",    no_argument,       NULL, 'h' },
@@ -301,6 +308,12 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 				return OPTS_ERROR;
 			}
 			cfg->event_monitor = optarg;
+			break;
+		case OPT_SECCOMP:
+			if (sandbox_parse_mode(optarg, &cfg->seccomp)) {
+				fprintf(err, "vmm: --seccomp: '%s' is not on, log or off\n", optarg);
+				return OPTS_ERROR;
+			}
 			break;
 		case 'v':
 			cfg->verbosity++;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "block/block.h"
+#include "sandbox/sandbox.h"
 
 #define VMM_MAX_CPUS	64
 #define VMM_MAX_DISKS	16
@@ -46,6 +47,8 @@ struct vm_config {
 	const char *api_socket;		/* --api-socket PATH */
 	const char *config_path;	/* --config FILE.json: the VM fields come from it */
 	const char *event_monitor;	/* --event-monitor path=FILE|fd=N */
+
+	enum sandbox_mode seccomp;	/* --seccomp on|log|off (0 = on) */
 };
 
 #define VMM_DEFAULT_CPUS	1

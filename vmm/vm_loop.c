@@ -23,6 +23,7 @@
 #include "event_loop.h"
 #include "exitcode.h"
 #include "log.h"
+#include "sandbox/sandbox.h"
 #include "vm.h"
 #include "vm_runtime.h"
 
@@ -331,6 +332,15 @@ void vm_vcpus_stop(struct vm *vm)
 		vcpu_join(&vm->vcpus[i]);
 }
 
+static bool vm_main_filter_applies(const struct vm_config *cfg)
+{
+	if (cfg->on_reboot == ON_REBOOT_EXIT && !cfg->name && !cfg->api_socket)
+		return true;
+	if (sandbox_get_mode() != SANDBOX_OFF)
+		log_info("seccomp: the main thread runs unfiltered (the control socket or --on-reboot restart may rebuild the VM on it); vCPU and I/O threads are filtered");
+	return false;
+}
+
 int vm_run(struct vm *vm, struct console_term *term)
 {
 	int ret;
@@ -348,6 +358,15 @@ int vm_run(struct vm *vm, struct console_term *term)
 		vm_request_exit(vm, VM_EXIT_HOST, VMM_EXIT_HOST);
 	else
 		vm_ctl_started(vm);
+	/*
+	 * After the vCPU threads exist (they filter themselves): the main
+	 * thread's list.  Not when the VM can be rebuilt on this thread (reset,
+	 * --on-reboot restart, the control socket's verbs): those open
+	 * /dev/kvm and create a VM, which that list forbids (docs/sandbox.md).
+	 */
+	if (!vm->exit_requested && vm_main_filter_applies(vm->cfg) &&
+	    sandbox_apply_kvm(SANDBOX_MAIN, vm->vm_fd, -1))
+		vm_request_exit(vm, VM_EXIT_HOST, VMM_EXIT_HOST);
 
 	while (!vm->run_done) {
 		ret = ev_loop_once(vm->loop, -1);

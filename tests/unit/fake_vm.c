@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fake_vm.h"
 
 struct fake_vm_record fake_vm;
+/* I/O threads of several devices call these at once (vm_irq.c has irq_lock) */
+static pthread_mutex_t fake_vm_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int fake_vm_init(struct vm *vm, uint64_t ram_size)
 {
@@ -61,28 +64,47 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status)
 	}
 }
 
+int fake_vm_irq_level(unsigned int gsi)
+{
+	int level;
+
+	pthread_mutex_lock(&fake_vm_lock);
+	level = gsi < FAKE_MAX_GSI ? fake_vm.irq_level[gsi] : 0;
+	pthread_mutex_unlock(&fake_vm_lock);
+	return level;
+}
+
 int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
 {
 	if (gsi >= FAKE_MAX_GSI)
 		return -EINVAL;
+	pthread_mutex_lock(&fake_vm_lock);
 	if (level && !fake_vm.irq_level[gsi])
 		fake_vm.irq_raises[gsi]++;
 	fake_vm.irq_level[gsi] = !!level;
+	pthread_mutex_unlock(&fake_vm_lock);
 	return 0;
 }
 
 int vm_msi_signal(struct vm *vm, uint64_t addr, uint32_t data)
 {
+	pthread_mutex_lock(&fake_vm_lock);
 	fake_vm.msi_count++;
 	fake_vm.last_msi_addr = addr;
 	fake_vm.last_msi_data = data;
+	pthread_mutex_unlock(&fake_vm_lock);
 	return 0;
 }
 
 int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data)
 {
+	int gsi;
+
+	pthread_mutex_lock(&fake_vm_lock);
 	fake_vm.msi_routes++;
-	return (int)vm->next_msi_gsi++;
+	gsi = (int)vm->next_msi_gsi++;
+	pthread_mutex_unlock(&fake_vm_lock);
+	return gsi;
 }
 
 int vm_msi_route_update(struct vm *vm, unsigned int gsi, uint64_t addr, uint32_t data)
@@ -92,18 +114,25 @@ int vm_msi_route_update(struct vm *vm, unsigned int gsi, uint64_t addr, uint32_t
 
 int vm_msi_route_del(struct vm *vm, unsigned int gsi)
 {
-	if (!fake_vm.msi_routes)
-		return -ENOENT;
-	fake_vm.msi_routes--;
-	return 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&fake_vm_lock);
+	if (fake_vm.msi_routes)
+		fake_vm.msi_routes--;
+	else
+		ret = -ENOENT;
+	pthread_mutex_unlock(&fake_vm_lock);
+	return ret;
 }
 
 int vm_irqfd(struct vm *vm, int fd, unsigned int gsi, bool assign)
 {
+	pthread_mutex_lock(&fake_vm_lock);
 	if (assign)
 		fake_vm.irqfds++;
 	else if (fake_vm.irqfds)
 		fake_vm.irqfds--;
+	pthread_mutex_unlock(&fake_vm_lock);
 	return 0;
 }
 

@@ -30,4 +30,7 @@ extern struct fake_vm_record fake_vm;
 int fake_vm_init(struct vm *vm, uint64_t ram_size);
 void fake_vm_destroy(struct vm *vm);
 
+/* The level of a GSI, read under the lock the I/O threads raise it with. */
+int fake_vm_irq_level(unsigned int gsi);
+
 #endif

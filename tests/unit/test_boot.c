@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "boot/boot.h"
+#include "boot/loader.h"
 #include "gzip_helper.h"
 #include "mem/layout.h"
 
@@ -470,5 +471,31 @@ Test(bzimage, debian_cloud_kernel)
 		globfree(&gi);
 	}
 	globfree(&g);
+	tmem_free(&t);
+}
+
+/* Every copy into guest RAM during boot is checked: a copy that does not fit fails cleanly. */
+Test(boot_copy, all_or_nothing)
+{
+	struct tmem t;
+	uint8_t src[64];
+
+	tmem_init(&t, 1 << 20);
+	memset(src, 0x5a, sizeof(src));
+	memset(t.ram + 0x1000, 0xee, 0x100);
+	cr_assert_eq(boot_copy(&t.gm, 0x1000, src, 16, 16), 0);
+	cr_assert_eq(t.ram[0x1000], 0x5a);
+	cr_assert_eq(t.ram[0x100f], 0x5a);
+	cr_assert_eq(t.ram[0x1010], 0, "zero fill after the bytes");
+	cr_assert_eq(t.ram[0x101f], 0);
+	cr_assert_eq(t.ram[0x1020], 0xee, "nothing past the range");
+
+	/* the bss would run past the end of RAM: nothing is written */
+	memset(t.ram + t.size - 32, 0xee, 32);
+	cr_assert_eq(boot_copy(&t.gm, t.size - 32, src, 16, 32), -EFAULT);
+	cr_assert_eq(t.ram[t.size - 32], 0xee, "RAM untouched after a failed copy");
+	cr_assert_eq(boot_copy(&t.gm, t.size, src, 1, 0), -EFAULT);
+	cr_assert_eq(boot_copy(&t.gm, 0x1000, src, 16, UINT64_MAX), -EFAULT, "length overflow");
+	cr_assert_eq(boot_copy(&t.gm, t.size - 16, NULL, 0, 16), 0, "zero fill alone");
 	tmem_free(&t);
 }

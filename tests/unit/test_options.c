@@ -142,3 +142,17 @@ Test(options, on_reboot)
 	cr_assert_eq(parse("--kernel k --on-reboot reboot", e, sizeof(e)), OPTS_ERROR);
 	cr_assert(strstr(e, "--on-reboot: 'reboot' is not exit or restart"), "got: %s", e);
 }
+
+Test(options, seccomp_modes)
+{
+	char e[256] = "";
+
+	cr_assert_eq(parse("--kernel k", e, sizeof(e)), OPTS_RUN);
+	cr_assert_eq(cfg.seccomp, SANDBOX_ON, "filters are on by default");
+	cr_assert_eq(parse("--kernel k --seccomp log", e, sizeof(e)), OPTS_RUN);
+	cr_assert_eq(cfg.seccomp, SANDBOX_LOG);
+	cr_assert_eq(parse("--kernel k --seccomp off", e, sizeof(e)), OPTS_RUN);
+	cr_assert_eq(cfg.seccomp, SANDBOX_OFF);
+	cr_assert_eq(parse("--kernel k --seccomp maybe", e, sizeof(e)), OPTS_ERROR);
+	cr_assert(strstr(e, "--seccomp: 'maybe' is not on, log or off"), "%s", e);
+}

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <time.h>
 #include <string.h>
 
 #include "devices/pci.h"
@@ -223,4 +226,55 @@ Test(pci, bar_access_bounds)
 	/* bar_ops has no write: refused, not called */
 	cr_assert_eq(pci_bar_access(&dev, 4, 0, &v, 4, true), -EINVAL);
 	cr_assert_eq(bar_reads, 2);
+}
+
+/*
+ * A config-write hook that takes long (a virtio reset through the config
+ * window drains the disk) must not hold up config accesses to other
+ * devices: the bus lock is not held across device hooks.
+ */
+static sem_t slow_entered, slow_release;
+static bool slow_timed_out;
+
+static void slow_config_write(struct pci_dev *dev, unsigned int off, unsigned int len)
+{
+	struct timespec ts;
+
+	sem_post(&slow_entered);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 3;
+	if (sem_timedwait(&slow_release, &ts))
+		slow_timed_out = true;
+}
+static const struct pci_dev_ops slow_ops = { .config_write = slow_config_write };
+
+static void *slow_writer(void *arg)
+{
+	uint32_t v = 0x12345678;
+
+	/* the address register is latched at the data access: set and write in one go */
+	cfg_write(1, 0x40, v, 4);
+	return NULL;
+}
+
+Test(pci, slow_hook_does_not_stall_other_devices, .timeout = 20)
+{
+	static struct pci_dev slow, other;
+	pthread_t th;
+
+	sem_init(&slow_entered, 0, 0);
+	sem_init(&slow_release, 0, 0);
+	pci_dev_init(&slow, 0x1af4, 0x1042, 0x018000, 0x1af4, 2);
+	slow.ops = &slow_ops;
+	pci_dev_init(&other, 0x1af4, 0x1041, 0x020000, 0x1af4, 1);
+	cr_assert_eq(pci_dev_register(&vm, &slow), 0);
+	cr_assert_eq(pci_dev_register(&vm, &other), 0);
+	cr_assert_eq(pthread_create(&th, NULL, slow_writer, NULL), 0);
+	sem_wait(&slow_entered);
+	/* another vCPU reads another device's ID while the hook is busy */
+	cr_assert_eq(cfg_read(2, 0, 2), 0x1af4);
+	cr_assert_eq(cfg_read(2, 2, 2), 0x1041);
+	sem_post(&slow_release);
+	pthread_join(th, NULL);
+	cr_assert_not(slow_timed_out, "config access to another device waited for the hook");
 }

@@ -398,9 +398,9 @@ Test(virtio_blk, end_to_end_through_pci)
 	gm_read(&vm.mem, DATA, buf, sizeof(buf));
 	memset(want, 3, sizeof(want));
 	cr_assert_arr_eq(buf, want, sizeof(buf));
-	for (i = 0; i < 5000 && !fake_vm.irq_level[t->pci.gsi]; i++)
+	for (i = 0; i < 5000 && !fake_vm_irq_level(t->pci.gsi); i++)
 		nanosleep(&ts, NULL);
-	cr_assert_eq(fake_vm.irq_level[t->pci.gsi], 1, "INTx raised");
+	cr_assert_eq(fake_vm_irq_level(t->pci.gsi), 1, "INTx raised");
 	cr_assert_eq(br(t, VPCI_ISR_OFF, 1), 1);
 
 	bw(t, VIRTIO_PCI_COMMON_STATUS, 0, 1);		/* reset stops the thread */
@@ -456,10 +456,8 @@ static void drv_w(struct virtio_pci_dev *t, uint64_t off, uint64_t v, unsigned i
 
 static uint16_t rd16(uint64_t gpa)
 {
-	uint16_t v;
-
-	gm_read(&vm.mem, gpa, &v, 2);
-	return le16toh(__atomic_load_n(&v, __ATOMIC_ACQUIRE));
+	/* the device publishes used->idx with a release store: acquire it (TSan) */
+	return le16toh(__atomic_load_n((uint16_t *)gm_ptr(&vm.mem, gpa, 2), __ATOMIC_ACQUIRE));
 }
 
 static void *drv_thread(void *arg)
@@ -491,11 +489,9 @@ static void *drv_thread(void *arg)
 			idx++;
 		}
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		{
-			uint16_t v = htole16(idx);
-
-			gm_write(&vm.mem, avail + 2, &v, 2);
-		}
+		/* as a driver does: publish avail->idx with a release store (TSan) */
+		__atomic_store_n((uint16_t *)gm_ptr(&vm.mem, avail + 2, 2), htole16(idx),
+				 __ATOMIC_RELEASE);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		drv_w(d->t, VPCI_NOTIFY_OFF + 4 * d->q, d->q, 2);
 		for (spins = 0; rd16(used + 2) != idx && spins < 20000; spins++)

@@ -388,3 +388,46 @@ Test(virtio_pci, ioeventfd_follows_bar_move)
 	t->pci.ops->config_write(&t->pci, PCI_COMMAND, 2);
 	cr_assert_eq(fake_vm.ioeventfds, 0);
 }
+
+static unsigned int d_nq_max(void *dev) { return VPCI_MAX_QUEUES; }
+
+static const struct virtio_dev_ops dummy_max_ops = {
+	.name = "dummy256", .device_id = 2, .pci_class = 0x018000, .queue_max_size = 64,
+	.num_queues = d_nq_max, .features = d_features, .config_size = d_cfg_size,
+	.config_read = d_cfg_read, .activate = d_activate, .reset = d_reset,
+};
+
+/* 256 queues + the config vector = 257 MSI-X entries: the last one must not read as the PBA. */
+Test(virtio_pci, msix_table_of_256_queues_stays_clear_of_pba)
+{
+	struct virtio_pci_dev *big;
+	struct dummy d2 = { 0 };
+	uint64_t last = VPCI_MSIX_TABLE_OFF + 16ULL * VPCI_MAX_QUEUES, v;
+	uint32_t pba_bar;
+
+	cr_assert_eq(virtio_pci_create(&vm, &dummy_max_ops, &d2, &big), 0);
+	cr_assert_eq(big->nr_vectors, VPCI_MAX_QUEUES + 1);
+	/* the capability says where the PBA is; it must lie past the whole table */
+	memcpy(&pba_bar, &big->pci.cfg[big->msix_cap + 8], 4);
+	cr_assert_geq(pba_bar & ~7u, VPCI_MSIX_TABLE_OFF + 16 * big->nr_vectors);
+
+	v = 0;
+	big->pci.bars[VPCI_BAR].ops->read(big, last + 12, &v, 4);
+	cr_assert_eq(v, 1, "vector 256 starts masked (read 0x%llx)", (unsigned long long)v);
+	v = 0xfee01000;
+	big->pci.bars[VPCI_BAR].ops->write(big, last, &v, 4);
+	v = 0;
+	big->pci.bars[VPCI_BAR].ops->read(big, last, &v, 4);
+	cr_assert_eq(v, 0xfee01000, "vector 256 address is writable");
+
+	/* config vector 256, masked: its pending bit shows at PBA bit 256 */
+	v = VPCI_MAX_QUEUES;
+	big->pci.bars[VPCI_BAR].ops->write(big, VIRTIO_PCI_COMMON_MSIX, &v, 2);
+	big->pci.cfg[big->msix_cap + 3] = 0x80;
+	big->pci.ops->config_write(&big->pci, big->msix_cap + 2, 2);
+	virtio_pci_config_irq(big);
+	v = 0;
+	big->pci.bars[VPCI_BAR].ops->read(big, (pba_bar & ~7u) + VPCI_MAX_QUEUES / 8, &v, 4);
+	cr_assert_eq(v, 1, "PBA bit 256 pending");
+	virtio_pci_destroy(big);
+}

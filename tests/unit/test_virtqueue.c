@@ -394,3 +394,36 @@ Test(virtqueue, disable_notify_sets_flag)
 	gm_read(&vm.mem, VQH_USED, &flags, 2);
 	cr_assert_eq(flags, 0);
 }
+
+/* Any device gets this from the shared code: a head offered again while in flight breaks the ring. */
+Test(virtqueue, head_in_flight_offered_again)
+{
+	vqh_desc(&h, 5, VQH_BUF, 8, VRING_DESC_F_WRITE, 0);
+	vqh_publish(&h, 5);
+	vqh_publish(&h, 5);
+	cr_assert_eq(virtq_pop(&vq, &e), 1);
+	cr_assert_eq(e.head, 5);
+	cr_assert_eq(virtq_pop(&vq, &e), -EIO, "head 5 is still the device's");
+	cr_assert(vq.broken);
+}
+
+Test(virtqueue, head_reusable_after_push)
+{
+	vqh_desc(&h, 5, VQH_BUF, 8, VRING_DESC_F_WRITE, 0);
+	vqh_publish(&h, 5);
+	cr_assert_eq(virtq_pop(&vq, &e), 1);
+	virtq_push(&vq, 5, 0);
+	vqh_publish(&h, 5);
+	cr_assert_eq(virtq_pop(&vq, &e), 1, "pushed back: the driver may offer it again");
+	cr_assert_eq(e.head, 5);
+	cr_assert_not(vq.broken);
+}
+
+Test(virtqueue, reset_forgets_in_flight)
+{
+	vqh_desc(&h, 5, VQH_BUF, 8, VRING_DESC_F_WRITE, 0);
+	vqh_publish(&h, 5);
+	cr_assert_eq(virtq_pop(&vq, &e), 1);
+	virtq_reset(&vq);
+	cr_assert_eq(vq.in_flight[0], 0);
+}

@@ -51,9 +51,11 @@ static inline void vqh_desc_at(struct vqh *h, uint64_t table, unsigned int i, ui
 
 static inline void vqh_set_avail_idx(struct vqh *h, uint16_t idx)
 {
-	uint16_t v = htole16(idx);
+	/* a driver publishes avail->idx with a release store; a device thread may be reading */
+	uint16_t *p = gm_ptr(&h->vm->mem, VQH_AVAIL + 2, 2);
 
-	gm_write(&h->vm->mem, VQH_AVAIL + 2, &v, 2);
+	if (p)
+		__atomic_store_n(p, htole16(idx), __ATOMIC_RELEASE);
 }
 
 static inline void vqh_publish(struct vqh *h, uint16_t head)
@@ -67,10 +69,10 @@ static inline void vqh_publish(struct vqh *h, uint16_t head)
 
 static inline uint16_t vqh_used_idx(struct vqh *h)
 {
-	uint16_t v = 0;
+	/* the device publishes used->idx with a release store, maybe from its thread */
+	uint16_t *p = gm_ptr(&h->vm->mem, VQH_USED + 2, 2);
 
-	gm_read(&h->vm->mem, VQH_USED + 2, &v, 2);
-	return le16toh(v);
+	return p ? le16toh(__atomic_load_n(p, __ATOMIC_ACQUIRE)) : 0;
 }
 
 static inline struct vring_used_elem vqh_used_elem(struct vqh *h, uint16_t i)

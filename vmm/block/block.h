@@ -92,6 +92,12 @@ struct blk_image_ops {
 		   int *fd, uint64_t *host_off);
 	/* Optional: see blk_block_status(); NULL: everything is data. */
 	int (*block_status)(struct blk_image *img, uint64_t off, uint64_t len, uint64_t *pnum);
+	/*
+	 * With map: the I/O on [host_off, host_off+len) that map() returned
+	 * has completed.  Until then the format must not reuse that host
+	 * range (qcow2: a discard racing the write).  NULL: nothing to do.
+	 */
+	void (*unmap)(struct blk_image *img, uint64_t host_off, uint64_t len);
 	void (*close)(struct blk_image *img);
 };
 

@@ -122,6 +122,9 @@ static int uring_slot_index(const struct uring *u, const struct uring_slot *s)
 
 static void uring_slot_free(struct uring *u, struct uring_slot *s)
 {
+	/* every slot holds a mapping: the format may reuse that host range now */
+	if (u->img->ops->unmap)
+		u->img->ops->unmap(u->img, s->host_off, s->len);
 	free(s->bounce);
 	free(s->rest);
 	s->bounce = NULL;
@@ -192,9 +195,13 @@ static int uring_submit(void *priv, struct blk_req *req)
 
 	if ((req->op != BLK_OP_READ && !write) || u->free_head < 0 ||
 	    blk_iov_len(req->iov, req->iovcnt, &len) || !len ||
-	    !img->ops->map || img->ops->map(img, req->offset, len, write, &fd, &host_off) ||
-	    (img->align > 1 && (host_off % img->align || len % img->align)))
+	    !img->ops->map || img->ops->map(img, req->offset, len, write, &fd, &host_off))
 		goto slow;
+	if (img->align > 1 && (host_off % img->align || len % img->align)) {
+		if (img->ops->unmap)
+			img->ops->unmap(img, host_off, len);
+		goto slow;
+	}
 	s = &u->slots[u->free_head];
 	u->free_head = s->next_free;
 	s->req = req;

@@ -132,7 +132,21 @@ struct qcow2 {
 	uint8_t *cbuf;			/* 1 cluster: decompressed cluster */
 	uint8_t *wbuf;			/* 1 cluster: allocating-write buffer */
 	void *zctx;			/* zstd decompression context */
+	/*
+	 * In-flight tracking (qcow2_io.c): host cluster ranges map() handed to
+	 * the async engine and not yet released by unmap(), and data clusters
+	 * freed (discard, rewrite) while mapped.  Those are freed only when
+	 * the last mapping on them goes, so a write in flight can never land
+	 * in a cluster already reused for other data.
+	 */
+	struct qcow2_mapping { uint64_t host, len; } *mapped;
+	size_t nmapped, mapped_cap;
+	uint64_t *held;			/* host offsets of held clusters */
+	size_t nheld, held_cap;
 };
+
+/* qcow2_io.c: at close, with no I/O in flight: forget mappings, free held clusters (lock held) */
+void qcow2_release_mappings(struct qcow2 *q);
 
 /* qcow2_header.c */
 bool qcow2_probe(const uint8_t *buf, size_t len);

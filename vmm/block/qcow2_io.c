@@ -3,6 +3,12 @@
  * qcow2 data paths: read (allocated, zero, compressed, backing), write (in
  * place or allocating, ordered data -> refcount -> L2), write_zeroes,
  * discard, flush, and map() for the async fast path.  One mutex per image.
+ *
+ * map() hands the io_uring engine a host range it reads or writes without
+ * the lock.  Such a range stays "mapped" until unmap(); a data cluster that
+ * a discard or a rewrite frees meanwhile is held, not freed, until its last
+ * mapping goes.  Otherwise the pool could hand it to another guest cluster
+ * and the write still in flight would land in that cluster's data.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -248,13 +254,65 @@ static bool reads_as_zero(const struct qcow2 *q, uint64_t e)
 	       (!(e & QCOW2_OFFSET_MASK) && !(e & QCOW2_OFLAG_COMPRESSED) && !q->backing);
 }
 
+/* Lock held.  Is any byte of host cluster c mapped for I/O in flight? */
+static bool cluster_mapped(const struct qcow2 *q, uint64_t c)
+{
+	for (size_t i = 0; i < q->nmapped; i++)
+		if (c < q->mapped[i].host + q->mapped[i].len && q->mapped[i].host < c + q->cluster_size)
+			return true;
+	return false;
+}
+
+/* Lock held.  Frees the held clusters no mapping covers any more. */
+static void release_held(struct qcow2 *q)
+{
+	size_t i = 0;
+
+	while (i < q->nheld) {
+		if (cluster_mapped(q, q->held[i])) {
+			i++;
+			continue;
+		}
+		qcow2_free_bytes(q, q->held[i], q->cluster_size);
+		q->held[i] = q->held[--q->nheld];
+	}
+}
+
 /* Frees what an L2 entry pointed to, after the entry was replaced. */
 static void free_entry(struct qcow2 *q, uint64_t e)
 {
-	if (e & QCOW2_OFLAG_COMPRESSED)
-		qcow2_free_compressed(q, e);
-	else if (e & QCOW2_OFFSET_MASK)
-		qcow2_free_bytes(q, e & QCOW2_OFFSET_MASK, q->cluster_size);
+	uint64_t host = e & QCOW2_OFFSET_MASK;
+
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		qcow2_free_compressed(q, e);	/* never mapped */
+		return;
+	}
+	if (!host)
+		return;
+	if (cluster_mapped(q, host)) {
+		if (q->nheld == q->held_cap) {
+			size_t cap = q->held_cap ? q->held_cap * 2 : 16;
+			uint64_t *h = realloc(q->held, cap * sizeof(*h));
+
+			if (!h) {
+				/* leaked (qemu-img check: a leak), never reused under a write */
+				log_warn("%s: qcow2 cluster at 0x%llx leaked (out of memory)",
+					 q->img.path, (unsigned long long)host);
+				return;
+			}
+			q->held = h;
+			q->held_cap = cap;
+		}
+		q->held[q->nheld++] = host;
+		return;
+	}
+	qcow2_free_bytes(q, host, q->cluster_size);
+}
+
+void qcow2_release_mappings(struct qcow2 *q)
+{
+	q->nmapped = 0;
+	release_held(q);
 }
 
 /* Allocating write of one cluster: old contents + the new bytes (src NULL: zeros). */
@@ -468,12 +526,48 @@ static int qcow2_map(struct blk_image *img, uint64_t off, uint64_t len, bool wri
 			break;
 		}
 	}
+	if (ret == 0 && q->nmapped == q->mapped_cap) {
+		size_t cap = q->mapped_cap ? q->mapped_cap * 2 : 64;
+		struct qcow2_mapping *m = realloc(q->mapped, cap * sizeof(*m));
+
+		if (m) {
+			q->mapped = m;
+			q->mapped_cap = cap;
+		} else {
+			ret = -ENOENT;		/* the slow path needs no tracking */
+		}
+	}
+	if (ret == 0) {
+		/* whole clusters, as unmap() computes them from the same range */
+		q->mapped[q->nmapped].host = first;
+		q->mapped[q->nmapped].len = ((off + len + cs - 1) & ~(uint64_t)(cs - 1)) -
+					    (off & ~(uint64_t)(cs - 1));
+		q->nmapped++;
+	}
 	pthread_mutex_unlock(&q->lock);
 	if (ret == 0) {
 		*fd = q->fd;
 		*host_off = first + (off & (cs - 1));
 	}
 	return ret;
+}
+
+static void qcow2_unmap(struct blk_image *img, uint64_t host_off, uint64_t len)
+{
+	struct qcow2 *q = qcow2_of(img);
+	uint64_t cs = q->cluster_size, host = host_off & ~(uint64_t)(cs - 1);
+	uint64_t span = ((host_off + len + cs - 1) & ~(uint64_t)(cs - 1)) - host;
+
+	pthread_mutex_lock(&q->lock);
+	for (size_t i = 0; i < q->nmapped; i++) {
+		if (q->mapped[i].host == host && q->mapped[i].len == span) {
+			q->mapped[i] = q->mapped[--q->nmapped];
+			break;
+		}
+	}
+	if (q->nheld)
+		release_held(q);
+	pthread_mutex_unlock(&q->lock);
 }
 
 
@@ -485,5 +579,6 @@ const struct blk_image_ops qcow2_ops = {
 	.write_zeroes = qcow2_write_zeroes,
 	.map = qcow2_map,
 	.block_status = qcow2_block_status,
+	.unmap = qcow2_unmap,
 	.close = qcow2_close_image,
 };

@@ -31,6 +31,8 @@ static void qcow2_free(struct qcow2 *q)
 	free(q->l1);
 	free(q->rt);
 	free(q->frees);
+	free(q->mapped);
+	free(q->held);
 	if (q->fd >= 0)
 		close(q->fd);
 	pthread_mutex_destroy(&q->lock);
@@ -43,6 +45,7 @@ void qcow2_close_image(struct blk_image *img)
 
 	pthread_mutex_lock(&q->lock);
 	if (!img->readonly) {
+		qcow2_release_mappings(q);
 		if (qcow2_commit(q, false, true) < 0)
 			log_err("%s: qcow2 metadata could not be written on close", img->path);
 		qcow2_release_pool(q);

@@ -43,6 +43,22 @@ int boot_put_string(struct guest_mem *gm, uint64_t gpa, const char *s, size_t ma
 	return gm_write(gm, gpa, s, n);
 }
 
+int boot_copy(struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len,
+	      uint64_t zero_len)
+{
+	uint8_t *dst;
+
+	if (len + zero_len < len)
+		return -EFAULT;
+	dst = gm_ptr(gm, gpa, len + zero_len);
+	if (!dst)
+		return -EFAULT;
+	if (len)
+		memcpy(dst, src, len);
+	memset(dst + len, 0, zero_len);
+	return 0;
+}
+
 int boot_place_initrd(struct guest_mem *gm, const struct boot_input *in,
 		      uint64_t kernel_end, uint64_t limit_end, uint64_t *addr,
 		      char *err, size_t errlen)

@@ -153,7 +153,6 @@ static int load_segments(struct guest_mem *gm, const uint8_t *buf, size_t len,
 {
 	struct elf_phdr ph;
 	unsigned int i, loads = 0;
-	uint8_t *dst;
 	int ret;
 
 	*end = 0;
@@ -178,9 +177,11 @@ static int load_segments(struct guest_mem *gm, const uint8_t *buf, size_t len,
 		elf_phdr(buf, elf, i, &ph);
 		if (ph.type != PT_LOAD || !ph.memsz)
 			continue;
-		dst = gm_ptr(gm, ph.paddr, ph.memsz);
-		memcpy(dst, buf + ph.offset, ph.filesz);
-		memset(dst + ph.filesz, 0, ph.memsz - ph.filesz);
+		if (boot_copy(gm, ph.paddr, buf + ph.offset, ph.filesz, ph.memsz - ph.filesz))
+			return boot_err(err, errlen, -EFAULT,
+					"%s: ELF segment %u at 0x%llx (%llu bytes) cannot be written to guest RAM",
+					name, i, (unsigned long long)ph.paddr,
+					(unsigned long long)ph.memsz);
 	}
 	return 0;
 }

@@ -103,6 +103,13 @@ extern const struct boot_regions boot_low_used_prot32;
 
 /* Copies a NUL-terminated string to gpa; -E2BIG if longer than max - 1. */
 int boot_put_string(struct guest_mem *gm, uint64_t gpa, const char *s, size_t max);
+/*
+ * Copies len bytes of src to gpa and zeroes zero_len bytes after them (bss),
+ * all or nothing: 0, or -EFAULT with guest RAM untouched if any byte of
+ * [gpa, gpa + len + zero_len) is outside one RAM region.
+ */
+int boot_copy(struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len,
+	      uint64_t zero_len);
 
 /* ---- ELF (elf.c) ---- */
 struct elf_image {

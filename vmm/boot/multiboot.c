@@ -121,9 +121,9 @@ static int load_aout(struct guest_mem *gm, const struct boot_input *in, size_t h
 				"%s: multiboot image [0x%x, 0x%llx) overlaps %s at [0x%llx, 0x%llx), which vmm writes there; link the guest elsewhere",
 				name, load_addr, (unsigned long long)mem_end, hit->what,
 				(unsigned long long)hit->start, (unsigned long long)hit->end);
-	gm_write(gm, load_addr, in->kernel + file_off, load_len);
-	memset(gm_ptr(gm, load_addr + load_len, mem_end - load_addr - load_len), 0,
-	       mem_end - load_addr - load_len);
+	if (boot_copy(gm, load_addr, in->kernel + file_off, load_len, mem_end - load_addr - load_len))
+		return boot_err(err, errlen, -EFAULT, "%s: multiboot image [0x%x, 0x%llx) cannot be written to guest RAM",
+				name, load_addr, (unsigned long long)mem_end);
 	*end = mem_end;
 	return 0;
 }

@@ -274,8 +274,8 @@ static int elf_sink_parse(struct elf_sink *s, size_t have)
 	return 0;
 }
 
-/* Copies the decoded bytes [pos, pos + n) to the segments they belong to. */
-static void elf_sink_scatter(struct elf_sink *s, const uint8_t *buf, uint64_t pos, size_t n)
+/* Copies the decoded bytes [pos, pos + n) to the segments they belong to.  0 or -EFAULT. */
+static int elf_sink_scatter(struct elf_sink *s, const uint8_t *buf, uint64_t pos, size_t n)
 {
 	unsigned int i;
 
@@ -284,9 +284,14 @@ static void elf_sink_scatter(struct elf_sink *s, const uint8_t *buf, uint64_t po
 		uint64_t lo = pos > g->offset ? pos : g->offset;
 		uint64_t hi = pos + n < g->offset + g->filesz ? pos + n : g->offset + g->filesz;
 
-		if (lo < hi)	/* checked at parse: inside guest RAM */
-			memcpy(gm_ptr(s->gm, g->paddr + (lo - g->offset), hi - lo), buf + (lo - pos), hi - lo);
+		/* checked at parse to be inside guest RAM; the copy checks again */
+		if (lo < hi && boot_copy(s->gm, g->paddr + (lo - g->offset), buf + (lo - pos),
+					 hi - lo, 0))
+			return boot_err(s->why, s->whylen, -EFAULT,
+					"payload segment %u at 0x%llx cannot be written to guest RAM",
+					i, (unsigned long long)g->paddr);
 	}
+	return 0;
 }
 
 static bool ranges_meet(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -368,10 +373,11 @@ static int elf_sink_put(void *ctx, const uint8_t *buf, size_t n)
 		if (ret)
 			return ret;
 		/* the head bytes received before this chunk */
-		elf_sink_scatter(s, s->head, 0, pos);
+		ret = elf_sink_scatter(s, s->head, 0, pos);
+		if (ret)
+			return ret;
 	}
-	elf_sink_scatter(s, buf, pos, n);
-	return 0;
+	return elf_sink_scatter(s, buf, pos, n);
 }
 
 int bzimage_load_unpacked(struct guest_mem *gm, const uint8_t *pm, size_t klen,
@@ -414,11 +420,16 @@ int bzimage_load_unpacked(struct guest_mem *gm, const uint8_t *pm, size_t klen,
 			const struct segment *g = &s->seg[i];
 
 			/* bss, and whatever an in-place block left there */
-			memset(gm_ptr(gm, g->paddr, g->memsz) + g->filesz, 0, g->memsz - g->filesz);
+			if (boot_copy(gm, g->paddr + g->filesz, NULL, 0, g->memsz - g->filesz)) {
+				ret = boot_err(why, whylen, 1, "payload bss at 0x%llx is outside guest RAM",
+					       (unsigned long long)(g->paddr + g->filesz));
+				break;
+			}
 			if (g->paddr + g->memsz > *end)
 				*end = g->paddr + g->memsz;
 		}
-		snprintf(why, whylen, "%s", kind);
+		if (!ret)
+			snprintf(why, whylen, "%s", kind);
 	}
 	free(s);
 	return ret ? 1 : 0;

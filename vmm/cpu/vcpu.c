@@ -13,6 +13,7 @@
 
 #include "exitcode.h"
 #include "log.h"
+#include "sandbox/sandbox.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -190,6 +191,11 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	exit_stats_init(vcpu);
+	/* every host resource is held: from here on only the vCPU's syscalls */
+	if (sandbox_apply_kvm(SANDBOX_VCPU, vm->vm_fd, vcpu->fd)) {
+		vm_request_exit(vm, VM_EXIT_HOST, VMM_EXIT_HOST);
+		return NULL;
+	}
 	log_debug("vCPU %u: entering the guest", vcpu->id);
 	for (;;) {
 		if (__atomic_load_n(&vm->exit_requested, __ATOMIC_ACQUIRE))

@@ -7,6 +7,11 @@
  * command register enables memory decoding.  The guest may move BARs; the
  * mapping follows every config write.
  *
+ * Locking: the bus lock covers only the address register and the slot
+ * table; a device's config space, BAR maps and hooks are under its own
+ * cfg_lock (taken after the bus lock is dropped; cfg_lock may be held
+ * while taking nothing but the device's own locks and the MMIO bus).
+ *
  * Port 0xcf9 (reset control) sits inside the 0xcf8-0xcff range on PC
  * chipsets; the host bridge owns the whole range and forwards byte writes
  * at 0xcf9 with bit 2 set to a VM reset, as the PIIX/ICH chipsets do.
@@ -34,7 +39,7 @@
 
 struct pci_bus {
 	struct vm *vm;
-	pthread_mutex_t lock;		/* config address register, config spaces, BAR maps */
+	pthread_mutex_t lock;		/* config address register, slots */
 	uint32_t config_address;
 	struct pci_dev *slots[PCI_MAX_SLOTS];
 	struct pci_dev host_bridge;
@@ -64,6 +69,7 @@ void pci_dev_init(struct pci_dev *dev, uint16_t vendor, uint16_t device,
 		  uint32_t class_code, uint16_t subsys_vendor, uint16_t subsys_id)
 {
 	memset(dev, 0, sizeof(*dev));
+	pthread_mutex_init(&dev->cfg_lock, NULL);
 	cfg_put(dev->cfg, 0x00, vendor, 2);
 	cfg_put(dev->cfg, 0x02, device, 2);
 	cfg_put(dev->cfg, 0x08, class_code << 8, 4);	/* revision 0, prog-if, sub, class */
@@ -129,7 +135,7 @@ static uint64_t bar_address(const struct pci_dev *dev, unsigned int i)
 	return addr;
 }
 
-/* Caller holds the bus lock. Brings the MMIO bus in line with config space. */
+/* Caller holds dev->cfg_lock. Brings the MMIO bus in line with config space. */
 static void pci_update_bars(struct pci_bus *pb, struct pci_dev *dev)
 {
 	bool enabled = cfg_get16(dev, PCI_COMMAND) & PCI_COMMAND_MEMORY;
@@ -152,7 +158,7 @@ static void pci_update_bars(struct pci_bus *pb, struct pci_dev *dev)
 			continue;
 		if (bar->mapped_at)
 			bus_unregister(&pb->vm->mmio_bus, bar->mapped_at, bar->opaque);
-		bar->mapped_at = 0;
+		__atomic_store_n(&bar->mapped_at, 0, __ATOMIC_RELEASE);
 		if (!want)
 			continue;
 		ret = bus_register(&pb->vm->mmio_bus, want, bar->size, bar->ops,
@@ -162,7 +168,7 @@ static void pci_update_bars(struct pci_bus *pb, struct pci_dev *dev)
 				 dev->name, i, (unsigned long long)want);
 			continue;
 		}
-		bar->mapped_at = want;
+		__atomic_store_n(&bar->mapped_at, want, __ATOMIC_RELEASE);
 	}
 }
 
@@ -194,6 +200,17 @@ static struct pci_dev *pci_target(struct pci_bus *pb, unsigned int *reg)
 	return pb->slots[slot];
 }
 
+/* Bus lock: latches the address register and finds the target (slots never go away). */
+static struct pci_dev *pci_latch_target(struct pci_bus *pb, unsigned int *reg)
+{
+	struct pci_dev *dev;
+
+	pthread_mutex_lock(&pb->lock);
+	dev = pci_target(pb, reg);
+	pthread_mutex_unlock(&pb->lock);
+	return dev;
+}
+
 static void pci_conf_read(void *opaque, uint64_t offset, void *data, unsigned int len)
 {
 	struct pci_bus *pb = opaque;
@@ -201,22 +218,24 @@ static void pci_conf_read(void *opaque, uint64_t offset, void *data, unsigned in
 	unsigned int reg, i;
 	uint64_t v = ~0ULL;
 
-	pthread_mutex_lock(&pb->lock);
 	if (offset == 0 && len == 4) {
+		pthread_mutex_lock(&pb->lock);
 		v = pb->config_address;
+		pthread_mutex_unlock(&pb->lock);
 	} else if (offset >= 4 && offset + len <= 8) {
-		dev = pci_target(pb, &reg);
-		if (dev && dev->ops && dev->ops->config_read)
-			dev->ops->config_read(dev, reg + (unsigned int)offset - 4, len);
+		dev = pci_latch_target(pb, &reg);
 		if (dev) {
+			pthread_mutex_lock(&dev->cfg_lock);
+			if (dev->ops && dev->ops->config_read)
+				dev->ops->config_read(dev, reg + (unsigned int)offset - 4, len);
 			v = 0;
 			for (i = 0; i < len; i++)
 				v |= (uint64_t)dev->cfg[reg + offset - 4 + i] << (8 * i);
+			pthread_mutex_unlock(&dev->cfg_lock);
 		}
 	} else if (offset == 1 && len == 1) {
 		v = 0;	/* reset control register reads 0 */
 	}
-	pthread_mutex_unlock(&pb->lock);
 	memcpy(data, &v, len);
 }
 
@@ -235,15 +254,18 @@ static void pci_conf_write(void *opaque, uint64_t offset, const void *data, unsi
 		}
 		return;
 	}
-	pthread_mutex_lock(&pb->lock);
 	if (offset == 0 && len == 4) {
+		pthread_mutex_lock(&pb->lock);
 		pb->config_address = v;
+		pthread_mutex_unlock(&pb->lock);
 	} else if (offset >= 4 && offset + len <= 8) {
-		dev = pci_target(pb, &reg);
-		if (dev)
+		dev = pci_latch_target(pb, &reg);
+		if (dev) {
+			pthread_mutex_lock(&dev->cfg_lock);
 			pci_cfg_write(pb, dev, reg + (unsigned int)offset - 4, v, len);
+			pthread_mutex_unlock(&dev->cfg_lock);
+		}
 	}
-	pthread_mutex_unlock(&pb->lock);
 }
 
 static const struct bus_dev_ops pci_conf_ops = {
@@ -327,8 +349,10 @@ int pci_dev_register(struct vm *vm, struct pci_dev *dev)
 	dev->gsi = GSI_PCI_BASE + slot % GSI_PCI_COUNT;
 	dev->cfg[PCI_INTERRUPT_LINE] = (uint8_t)dev->gsi;
 	dev->cfg[PCI_INTERRUPT_PIN] = 1;	/* INTA# */
-	pb->slots[slot] = dev;
+	pthread_mutex_lock(&dev->cfg_lock);
 	pci_update_bars(pb, dev);
+	pthread_mutex_unlock(&dev->cfg_lock);
+	pb->slots[slot] = dev;	/* visible to the guest only now */
 	ret = 0;
 out:
 	pthread_mutex_unlock(&pb->lock);

@@ -14,6 +14,7 @@
 #ifndef VMM_PCI_H
 #define VMM_PCI_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,7 +27,12 @@
 struct vm;
 struct pci_dev;
 
-/* Both hooks run with the PCI bus lock held, on the vCPU thread of the access. */
+/*
+ * Both hooks run with the device's cfg_lock held (not the bus lock), on the
+ * vCPU thread of the access: a hook that takes long (a virtio reset through
+ * the config window drains disk I/O) stalls config accesses to this device
+ * only, never the address register or other devices.
+ */
 struct pci_dev_ops {
 	/* Optional: after the guest wrote config space at [off, off+len). */
 	void (*config_write)(struct pci_dev *dev, unsigned int off, unsigned int len);
@@ -39,7 +45,8 @@ struct pci_bar {
 	bool is64;			/* 64-bit memory BAR (uses BAR i+1 too) */
 	const struct bus_dev_ops *ops;
 	void *opaque;
-	uint64_t mapped_at;		/* current MMIO address, 0 when unmapped */
+	uint64_t mapped_at;		/* current MMIO address, 0 when unmapped; written
+					 * under cfg_lock, read with __atomic_load_n */
 };
 
 struct pci_dev {
@@ -49,6 +56,7 @@ struct pci_dev {
 	const char *name;
 	unsigned int slot;		/* device number on bus 0 */
 	unsigned int gsi;		/* INTA# line: GSI_PCI_BASE + slot % GSI_PCI_COUNT */
+	pthread_mutex_t cfg_lock;	/* cfg, BAR maps, the hooks */
 	uint8_t cfg[PCI_CFG_SIZE];	/* config space as the guest sees it */
 	uint8_t wmask[PCI_CFG_SIZE];	/* bits the guest may write */
 	struct pci_bar bars[PCI_MAX_BARS];

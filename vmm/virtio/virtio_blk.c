@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sandbox/sandbox.h"
 #include "vm.h"
 #include "virtio_blk.h"
 #include "virtio_pci.h"
@@ -55,6 +56,8 @@ static void *io_thread(void *arg)
 	uint64_t v;
 	int i, n;
 
+	/* on failure (logged) it still runs under its creator's (vCPU) filter */
+	sandbox_apply(SANDBOX_BLOCK_IO);
 	/* buffers may have been queued before DRIVER_OK */
 	vblk_queue_process(q);
 	for (;;) {

@@ -48,7 +48,6 @@ struct vblk_queue {
 	struct virtq *vq;
 	struct blk_queue *bq;
 	struct vblk_req *reqs;		/* vq->size slots */
-	bool *head_busy;		/* vq->size: head in flight */
 	unsigned int free_head;		/* free slot list; vq->size = empty */
 	unsigned int inflight;
 

@@ -30,8 +30,7 @@ int vblk_queue_init(struct vblk_queue *q, struct virtio_blk *blk, unsigned int i
 	q->vq = vq;
 	q->epfd = q->stop_fd = -1;
 	q->reqs = calloc(vq->size, sizeof(*q->reqs));
-	q->head_busy = calloc(vq->size, sizeof(*q->head_busy));
-	if (!q->reqs || !q->head_busy) {
+	if (!q->reqs) {
 		ret = -ENOMEM;
 		goto err;
 	}
@@ -47,9 +46,7 @@ int vblk_queue_init(struct vblk_queue *q, struct virtio_blk *blk, unsigned int i
 	return 0;
 err:
 	free(q->reqs);
-	free(q->head_busy);
 	q->reqs = NULL;
-	q->head_busy = NULL;
 	return ret;
 }
 
@@ -59,9 +56,7 @@ void vblk_queue_fini(struct vblk_queue *q)
 		blk_queue_destroy(q->bq);
 	q->bq = NULL;
 	free(q->reqs);
-	free(q->head_busy);
 	q->reqs = NULL;
-	q->head_busy = NULL;
 	q->inflight = 0;
 }
 
@@ -81,7 +76,6 @@ static void req_finish(struct vblk_queue *q, struct vblk_req *r, uint8_t st, uin
 		*r->status = st;
 	if (!q->vq->broken)
 		virtq_push(q->vq, head, len);
-	q->head_busy[head] = false;
 	r->next_free = q->free_head;
 	q->free_head = (unsigned int)(r - q->reqs);
 	q->inflight--;
@@ -253,11 +247,7 @@ static bool req_start(struct vblk_queue *q, struct vblk_req *r)
 	uint8_t st;
 	int ret;
 
-	if (q->head_busy[r->elem.head]) {
-		log_warn("virtio-blk: queue %u: head %u already in flight", q->index, r->elem.head);
-		return false;
-	}
-	q->head_busy[r->elem.head] = true;
+	/* virtq_pop() refuses a head that is still in flight */
 	q->inflight++;
 	r->status = NULL;
 	if (!r->elem.nr_in) {

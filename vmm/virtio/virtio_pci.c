@@ -59,7 +59,8 @@ static void ioevents_unregister(struct virtio_pci_dev *t)
 
 static void ioevents_register(struct virtio_pci_dev *t)
 {
-	uint64_t base = t->pci.bars[VPCI_BAR].mapped_at;
+	/* written by config writes under the PCI device's cfg_lock, which we may not hold */
+	uint64_t base = __atomic_load_n(&t->pci.bars[VPCI_BAR].mapped_at, __ATOMIC_ACQUIRE);
 	unsigned int q;
 
 	if (!base)
@@ -370,7 +371,8 @@ static const struct bus_dev_ops vpci_bar_ops = {
  * cap.offset and cap.length, then reading or writing pci_cfg_data accesses
  * that BAR range.  All three come from the guest: only length 1, 2 or 4 at
  * an aligned offset inside an existing BAR is carried out; anything else
- * reads as 0 and writes are dropped.  Bus lock held (config hook).
+ * reads as 0 and writes are dropped.  cfg_lock held (config hook), not the
+ * bus lock: a status write of 0 here resets the device and drains its I/O.
  */
 static void cfg_window(struct virtio_pci_dev *t, bool write)
 {

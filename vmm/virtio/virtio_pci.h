@@ -4,8 +4,8 @@
  * device 0x1040 + id, revision 1.  Everything lives in 64-bit memory BAR 4:
  *
  *   0x0000  common config        0x3000  notify (4 bytes per queue)
- *   0x1000  ISR (read clears)    0x4000  MSI-X table
- *   0x2000  device config        0x5000  MSI-X PBA
+ *   0x1000  ISR (read clears)    0x4000  MSI-X table (up to 512 entries)
+ *   0x2000  device config        0x6000  MSI-X PBA
  *
  * A VIRTIO_PCI_CAP_PCI_CFG capability gives a window onto the BAR through
  * config space (for firmware that cannot reach a 64-bit BAR).
@@ -37,8 +37,15 @@
 #define VPCI_NOTIFY_OFF		0x3000
 #define VPCI_NOTIFY_MULT	4
 #define VPCI_MSIX_TABLE_OFF	0x4000
-#define VPCI_MSIX_PBA_OFF	0x5000
+#define VPCI_MSIX_TABLE_LEN	0x2000	/* 16 bytes per vector */
+#define VPCI_MSIX_PBA_OFF	0x6000
 #define VPCI_MAX_QUEUES		256	/* 0x1000 / VPCI_NOTIFY_MULT; vectors = queues + 1 */
+
+/* 256 queues need 257 vectors: the table must not run into the PBA */
+_Static_assert((VPCI_MAX_QUEUES + 1) * 16 <= VPCI_MSIX_TABLE_LEN &&
+	       VPCI_MSIX_TABLE_OFF + VPCI_MSIX_TABLE_LEN <= VPCI_MSIX_PBA_OFF &&
+	       VPCI_MSIX_PBA_OFF + (VPCI_MAX_QUEUES + 1 + 63) / 64 * 8 <= VPCI_BAR_SIZE,
+	       "virtio-pci BAR layout: MSI-X table, PBA");
 
 struct vpci_vector {
 	uint32_t addr_lo, addr_hi, data, ctrl;	/* MSI-X table entry */
@@ -74,6 +81,7 @@ struct virtio_pci_dev {
 	unsigned int nr_vectors;
 	struct vpci_vector *vec;
 	unsigned int msix_cap;		/* offset of the MSI-X capability */
+	uint8_t msix_ctrl;		/* irq_lock: copy of its enable/mask byte */
 	unsigned int cfg_cap;		/* offset of VIRTIO_PCI_CAP_PCI_CFG */
 };
 

@@ -51,14 +51,19 @@ void vpci_irq_cleanup(struct virtio_pci_dev *t)
 	}
 }
 
+/*
+ * irq_lock held.  The enable and function-mask bits are read from our copy:
+ * config space itself changes under the PCI cfg_lock, which I/O threads
+ * raising interrupts do not hold.
+ */
 static bool msix_enabled(const struct virtio_pci_dev *t)
 {
-	return t->pci.cfg[t->msix_cap + 3] & MSIX_CTRL_ENABLE;
+	return t->msix_ctrl & MSIX_CTRL_ENABLE;
 }
 
 static bool msix_fmasked(const struct virtio_pci_dev *t)
 {
-	return t->pci.cfg[t->msix_cap + 3] & MSIX_CTRL_FMASK;
+	return t->msix_ctrl & MSIX_CTRL_FMASK;
 }
 
 static uint64_t vec_addr(const struct vpci_vector *v)
@@ -197,7 +202,8 @@ void vpci_msix_read(struct virtio_pci_dev *t, uint64_t off, void *data, unsigned
 			for (b = 0; b < 32; b++)
 				if (bit + b < t->nr_vectors && t->vec[bit + b].pending)
 					w[i] |= 1u << b;
-		} else if ((o - VPCI_MSIX_TABLE_OFF) / 16 < t->nr_vectors) {
+		} else if (o < VPCI_MSIX_TABLE_OFF + VPCI_MSIX_TABLE_LEN &&
+			   (o - VPCI_MSIX_TABLE_OFF) / 16 < t->nr_vectors) {
 			o -= VPCI_MSIX_TABLE_OFF;
 			w[i] = entry_read(&t->vec[o / 16], (o % 16) / 4);
 		}
@@ -211,7 +217,8 @@ void vpci_msix_write(struct virtio_pci_dev *t, uint64_t off, const void *data, u
 	uint32_t w[2] = { 0, 0 };
 	unsigned int i, n = len == 8 ? 2 : 1;
 
-	if ((len != 4 && len != 8) || (off & (len - 1)) || off >= VPCI_MSIX_PBA_OFF)
+	if ((len != 4 && len != 8) || (off & (len - 1)) ||
+	    off >= VPCI_MSIX_TABLE_OFF + VPCI_MSIX_TABLE_LEN)
 		return;				/* PBA is read-only */
 	memcpy(w, data, len);
 	pthread_mutex_lock(&t->irq_lock);
@@ -224,12 +231,13 @@ void vpci_msix_write(struct virtio_pci_dev *t, uint64_t off, const void *data, u
 	pthread_mutex_unlock(&t->irq_lock);
 }
 
-/* After a config-space write touched the MSI-X message control. */
+/* After a config-space write touched the MSI-X message control (cfg_lock held). */
 void vpci_msix_control_changed(struct virtio_pci_dev *t)
 {
 	unsigned int i;
 
 	pthread_mutex_lock(&t->irq_lock);
+	t->msix_ctrl = t->pci.cfg[t->msix_cap + 3];
 	if (msix_enabled(t)) {
 		if (t->isr) {
 			t->isr = 0;

@@ -179,6 +179,11 @@ static int walk_chain(struct virtq *vq, struct virtq_elem *e, uint16_t head)
 	}
 }
 
+static bool head_in_flight(const struct virtq *vq, uint16_t head)
+{
+	return vq->in_flight[head / 64] & (1ULL << (head % 64));
+}
+
 int virtq_pop(struct virtq *vq, struct virtq_elem *e)
 {
 	uint16_t avail_idx, head;
@@ -192,7 +197,7 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *e)
 	if (avail_idx == vq->last_avail_idx)
 		return 0;
 	head = load16(&vq->avail->ring[vq->last_avail_idx & (vq->size - 1)]);
-	if (head >= vq->size)
+	if (head >= vq->size || head_in_flight(vq, head))
 		goto broken;
 	vq->last_avail_idx++;
 	e->head = head;
@@ -201,6 +206,7 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *e)
 	ret = walk_chain(vq, e, head);
 	if (ret)
 		goto broken;
+	vq->in_flight[head / 64] |= 1ULL << (head % 64);
 	return 1;
 broken:
 	vq->broken = true;
@@ -213,6 +219,8 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	struct vring_used_elem val = { .id = htole32(head), .len = htole32(len) };
 
 	memcpy(u, &val, sizeof(val));
+	if (head < vq->size)
+		vq->in_flight[head / 64] &= ~(1ULL << (head % 64));
 	vq->used_idx++;
 	store16_release(&vq->used->idx, vq->used_idx);
 }

@@ -3,7 +3,8 @@
  * Split virtqueues (virtio 1.x, 2.7), device side, with the guest treated
  * as hostile: every index is range-checked, chains are bounded by the queue
  * size (which also catches loops), indirect tables are checked the same
- * way, and every ring and buffer is reached through gm_ptr().
+ * way, a head the device still holds cannot be made available again, and
+ * every ring and buffer is reached through gm_ptr().
  *
  * One virtq is used by one thread at a time: the transport while the device
  * is stopped, the device's I/O thread while it runs.
@@ -43,6 +44,9 @@ struct virtq {
 	uint16_t signalled_used;
 	bool signalled_valid;
 	bool broken;			/* ring corruption seen: stop using it */
+	/* heads popped and not yet pushed: a head offered again while the
+	 * device owns it would let two requests share (and complete) one chain */
+	uint64_t in_flight[VIRTQ_MAX_SIZE / 64];
 };
 
 /*
@@ -77,11 +81,15 @@ int virtq_map(struct virtq *vq);
  * -EIO: the ring or this chain is corrupt (avail index jumped more than
  * size, head/next out of range, loop or chain longer than the queue,
  * buffer outside guest RAM, readable after writable, bad indirect table,
- * more buffers than e->max).  After -EIO the queue is marked broken.
+ * more buffers than e->max, head still in flight: popped and not yet
+ * pushed).  After -EIO the queue is marked broken.
  */
 int virtq_pop(struct virtq *vq, struct virtq_elem *e);
 
-/* Puts (head, len) in the used ring and publishes the new used index. */
+/*
+ * Puts (head, len) in the used ring and publishes the new used index; the
+ * head is no longer in flight.
+ */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 
 /* After pushes: does the driver want an interrupt now?  Updates the tracking. */
