@@ -101,6 +101,7 @@ static const unsigned long ioctl_kvm_vcpu[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS,
 	KVM_TRANSLATE, KVM_GET_LAPIC, KVM_GET_FPU, KVM_GET_MSRS,
 	KVM_GET_STATS_FD,	/* -vv: the exit counters, read when the thread ends */
+	KVM_KVMCLOCK_CTRL,	/* pause: the guest's watchdog must not count the pause */
 	0,
 };
 /* TUN/vhost request numbers go here when the network backends land. */
