@@ -10,9 +10,11 @@
 #include <stdint.h>
 
 #include "block/block.h"
+#include "net/net.h"
 
 #define VMM_MAX_CPUS	64
 #define VMM_MAX_DISKS	16
+#define VMM_MAX_NICS	8
 
 enum console_kind {
 	CONSOLE_STDIO,	/* guest output to stdout, stdin to the guest */
@@ -32,6 +34,8 @@ struct vm_config {
 	const char *console_path;	/* CONSOLE_FILE */
 	struct disk_opts disks[VMM_MAX_DISKS];
 	unsigned int nr_disks;
+	struct net_opts nets[VMM_MAX_NICS];	/* --net: eth0, eth1, ... */
+	unsigned int nr_nets;
 	int verbosity;			/* -v count */
 };
 

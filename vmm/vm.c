@@ -23,6 +23,7 @@
 #include "mem/layout.h"
 #include "mem/ram.h"
 #include "virtio/virtio_blk.h"
+#include "virtio/virtio_net.h"
 #include "vm.h"
 #include "vm_runtime.h"
 
@@ -208,6 +209,15 @@ static int devices_create(struct vm *vm, const struct vm_config *cfg)
 		}
 		vm->nr_disks++;
 	}
+	for (i = 0; i < cfg->nr_nets; i++) {
+		err[0] = '\0';
+		ret = virtio_net_create(vm, &cfg->nets[i], i, &vm->nics[i], err, sizeof(err));
+		if (ret) {
+			log_err("%s", err[0] ? err : strerror(-ret));
+			return ret;
+		}
+		vm->nr_nics++;
+	}
 	return 0;
 }
 
@@ -319,6 +329,9 @@ void vm_destroy(struct vm *vm)
 	for (i = 0; i < vm->nr_disks; i++)
 		virtio_blk_destroy(vm->disks[i]);
 	vm->nr_disks = 0;
+	for (i = 0; i < vm->nr_nics; i++)
+		virtio_net_destroy(vm->nics[i]);
+	vm->nr_nics = 0;
 	pci_bus_destroy(vm);
 	legacy_devices_destroy(vm);
 	if (vm->com1) {

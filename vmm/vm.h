@@ -64,6 +64,8 @@ struct vm {
 	struct pci_bus *pci;
 	struct virtio_pci_dev *disks[VMM_MAX_DISKS];
 	unsigned int nr_disks;
+	struct virtio_pci_dev *nics[VMM_MAX_NICS];
+	unsigned int nr_nics;
 	int console_out_fd;		/* -1: console output dropped */
 
 	/* exit: first request wins; exit_evt wakes the main loop */
