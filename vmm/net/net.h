@@ -101,6 +101,12 @@ struct net_backend {
  */
 int tap_backend_open(const struct net_opts *o, struct net_backend **out, char *err,
 		     size_t errlen);
+/*
+ * slirp.c: user-mode networking (libslirp, 10.0.2.0/24 as in QEMU) on its
+ * own thread, with o->fwd as host forwards.  0 or -errno with one line in err.
+ */
+int slirp_backend_open(const struct net_opts *o, struct net_backend **out, char *err,
+		       size_t errlen);
 void net_backend_close(struct net_backend *be);
 
 #endif

@@ -557,17 +557,15 @@ int virtio_net_create(struct vm *vm, const struct net_opts *o, unsigned int inde
 	char id[600];
 	int ret;
 
-	if (o->kind == NET_USER) {
-		snprintf(err, errlen, "--net user: user networking (libslirp) is not built "
-			 "into this vmm yet; use --net tap=IFNAME");
-		return -ENOTSUP;
-	}
-	if (o->vhost == NET_VHOST_ON) {
+	if (o->kind != NET_USER && o->vhost == NET_VHOST_ON) {
 		snprintf(err, errlen, "--net %s: vhost=on: the vhost-net backend is not built "
 			 "into this vmm yet; use vhost=auto or vhost=off", o->ifname);
 		return -ENOTSUP;
 	}
-	ret = tap_backend_open(o, &be, err, errlen);
+	if (o->kind == NET_USER)
+		ret = slirp_backend_open(o, &be, err, errlen);
+	else
+		ret = tap_backend_open(o, &be, err, errlen);
 	if (ret)
 		return ret;
 	if (o->mac_set) {
@@ -596,10 +594,12 @@ int virtio_net_create(struct vm *vm, const struct net_opts *o, unsigned int inde
 			 n->name, strerror(-ret));
 		goto err_pci;
 	}
-	log_info("virtio-net eth%u: tap %s, %02x:%02x:%02x:%02x:%02x:%02x, %u queue pair(s), "
-		 "userspace backend%s, slot %u", index, n->name, mac[0], mac[1], mac[2], mac[3],
-		 mac[4], mac[5], n->nr_pairs,
-		 o->vhost == NET_VHOST_AUTO ? " (vhost-net not built in)" : "", t->pci.slot);
+	log_info("virtio-net eth%u: %s %s, %02x:%02x:%02x:%02x:%02x:%02x, %u queue pair(s), "
+		 "%s, slot %u", index, o->kind == NET_USER ? "user networking" : "tap", n->name,
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], n->nr_pairs,
+		 o->kind == NET_USER ? "libslirp 10.0.2.0/24" :
+		 o->vhost == NET_VHOST_AUTO ? "userspace backend (vhost-net not built in)" :
+		 "userspace backend", t->pci.slot);
 	*out = t;
 	return 0;
 err_pci:
