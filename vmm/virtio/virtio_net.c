@@ -169,6 +169,18 @@ static enum vnet_result run_tx(struct vnet_pair *p)
 	return r;
 }
 
+static enum vnet_result run_ctrl(struct virtio_net *n)
+{
+	enum vnet_result r;
+
+	virtq_disable_notify(n->ctrl);
+	r = vnet_ctrl_process(n);
+	/* with EVENT_IDX the driver kicks only past avail_event: move it */
+	if (r == VNET_IDLE && virtq_enable_notify(n->ctrl))
+		r = VNET_MORE;
+	return r;
+}
+
 static void drain(int fd)
 {
 	uint64_t v;
@@ -230,7 +242,7 @@ static void *io_thread(void *arg)
 		else
 			rx_more = false;
 		if (ctrl_more && p->index == 0 && n->ctrl)
-			ctrl_more = vnet_ctrl_process(n) == VNET_MORE;
+			ctrl_more = run_ctrl(n) == VNET_MORE;
 		else
 			ctrl_more = false;
 		if (fd_events(p))
