@@ -103,7 +103,8 @@ static void usage(FILE *f)
 "  vmm --kernel /boot/vmlinuz-$(uname -r) --initrd initrd.img \\\n"
 "      --cmdline \"console=ttyS0\" --cpus 2 --memory 1G\n"
 "  vmm --kernel build/guest-tests/hello.elf --console none; echo $?\n"
-"  vmm --kernel bzImage --disk path=disk.qcow2 --disk path=data.img,format=raw\n",
+"  vmm --kernel bzImage --disk path=disk.qcow2 --disk path=data.img,format=raw\n"
+"  vmm --kernel bzImage --initrd initrd.img --net user,hostfwd=tcp::2222-:22\n",
 		VMM_MAX_CPUS, VMM_DEFAULT_CPUS);
 }
 

@@ -64,6 +64,7 @@ while [ $i -lt "$nics" ]; do
 	done
 	i=$((i + 1))
 done
+[ -b /dev/vda ] && echo "VMMTEST vda=present"
 grep virtio /proc/interrupts | tr -s ' ' | sed 's/^/VMMTEST irq /'
 # stay up until the host has fetched ours (it then creates /done)
 i=0
