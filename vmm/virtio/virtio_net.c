@@ -104,16 +104,32 @@ static void net_config_write(void *dev, unsigned int off, const void *data, unsi
 }
 
 
+/*
+ * (Re)registers the backend fd for what the pair waits for.  A pair the
+ * driver does not use (index >= curr_pairs) is not polled at all: a
+ * detached tap queue reports EPOLLERR whatever the event mask.
+ */
 static int fd_events(struct vnet_pair *p)
 {
+	bool attached = p->index < __atomic_load_n(&p->n->curr_pairs, __ATOMIC_RELAXED);
 	unsigned int want = (p->rx && !p->rx_waiting ? EPOLLIN : 0) |
 			    (p->tx_blocked ? EPOLLOUT : 0);
 	struct epoll_event ev = { .events = want, .data.u32 = TAG_FD };
 
-	if (want == p->fd_events)
+	if (!attached) {
+		if (p->fd_registered && epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->fd, NULL))
+			return -errno;
+		p->fd_registered = false;
 		return 0;
-	if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, p->fd, &ev))
-		return -errno;
+	}
+	if (!p->fd_registered) {
+		if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->fd, &ev))
+			return -errno;
+		p->fd_registered = true;
+	} else if (want != p->fd_events) {
+		if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, p->fd, &ev))
+			return -errno;
+	}
 	p->fd_events = want;
 	return 0;
 }
@@ -194,6 +210,7 @@ static void *io_thread(void *arg)
 	struct vnet_pair *p = arg;
 	struct virtio_net *n = p->n;
 	bool rx_more = p->rx != NULL, tx_more = p->tx != NULL, ctrl_more = p->index == 0;
+	/* a detached pair's tap queue reads EBADFD: it only runs once attached */
 	struct epoll_event ev[8];
 	int i, k;
 
@@ -237,7 +254,8 @@ static void *io_thread(void *arg)
 			tx_more = run_tx(p) == VNET_MORE;
 		else
 			tx_more = false;
-		if (rx_more && p->rx && !p->rx_waiting)
+		if (rx_more && p->rx && !p->rx_waiting &&
+		    p->index < __atomic_load_n(&n->curr_pairs, __ATOMIC_RELAXED))
 			rx_more = run_rx(p) == VNET_MORE;
 		else
 			rx_more = false;
@@ -280,10 +298,11 @@ static int pair_start(struct vnet_pair *p)
 		goto err;
 	}
 	p->rx_waiting = false;
-	p->fd_events = p->rx ? EPOLLIN : 0;
+	p->fd_events = 0;
+	p->fd_registered = false;
 	ret = ep_add(p->epfd, p->stop_fd, EPOLLIN, TAG_STOP);
 	if (!ret)
-		ret = ep_add(p->epfd, p->fd, p->fd_events, TAG_FD);
+		ret = fd_events(p);
 	if (!ret && p->rx)
 		ret = ep_add(p->epfd, virtio_pci_kick_fd(n->t, 2 * p->index), EPOLLIN, TAG_RX);
 	if (!ret && p->tx)

@@ -77,6 +77,7 @@ struct vnet_pair {
 	/* I/O thread */
 	int epfd, stop_fd;
 	unsigned int fd_events;		/* what the backend fd is registered for */
+	bool fd_registered;		/* in epfd at all (not while detached) */
 	pthread_t thread;
 	bool running;
 };

@@ -8,6 +8,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "virtio_net.h"
@@ -72,7 +73,14 @@ static uint8_t set_pairs(struct virtio_net *n, const uint8_t *d, size_t len)
 			return VIRTIO_NET_ERR;
 		}
 	}
-	n->curr_pairs = want;
+	__atomic_store_n(&n->curr_pairs, want, __ATOMIC_RELAXED);
+	/* wake the other pairs' threads: they (un)register their backend fd */
+	for (i = 1; i < n->nr_pairs && n->t; i++) {
+		uint64_t one = 1;
+
+		if (write(virtio_pci_kick_fd(n->t, 2 * i), &one, sizeof(one)) < 0)
+			log_debug("virtio-net %s: cannot wake pair %u", n->name, i);
+	}
 	log_debug("virtio-net %s: %u queue pair(s) in use", n->name, want);
 	return VIRTIO_NET_OK;
 }
