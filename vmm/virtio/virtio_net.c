@@ -15,13 +15,12 @@
 #include <linux/if_tun.h>
 
 #include "log.h"
+#include "net/vhost.h"
 #include "vm.h"
 #include "virtio_net.h"
 #include "virtio_pci.h"
 
 #define PCI_CLASS_NETWORK_ETHERNET	0x020000
-
-enum ev_tag { TAG_STOP, TAG_RX, TAG_TX, TAG_FD, TAG_CTRL };
 
 /* ---- helpers for the data path ---- */
 
@@ -103,269 +102,6 @@ static void net_config_write(void *dev, unsigned int off, const void *data, unsi
 {
 }
 
-
-/*
- * (Re)registers the backend fd for what the pair waits for.  A pair the
- * driver does not use (index >= curr_pairs) is not polled at all: a
- * detached tap queue reports EPOLLERR whatever the event mask.
- */
-static int fd_events(struct vnet_pair *p)
-{
-	bool attached = p->index < __atomic_load_n(&p->n->curr_pairs, __ATOMIC_RELAXED);
-	unsigned int want = (p->rx && !p->rx_waiting ? EPOLLIN : 0) |
-			    (p->tx_blocked ? EPOLLOUT : 0);
-	struct epoll_event ev = { .events = want, .data.u32 = TAG_FD };
-
-	if (!attached) {
-		if (p->fd_registered && epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->fd, NULL))
-			return -errno;
-		p->fd_registered = false;
-		return 0;
-	}
-	if (!p->fd_registered) {
-		if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->fd, &ev))
-			return -errno;
-		p->fd_registered = true;
-	} else if (want != p->fd_events) {
-		if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, p->fd, &ev))
-			return -errno;
-	}
-	p->fd_events = want;
-	return 0;
-}
-
-/*
- * The guest has too few rx buffers: ask for a kick when it adds any beyond
- * those already there.  (virtq_enable_notify() asks for a kick past
- * last_avail_idx, which the guest passed long ago when buffers were given
- * back unused.)  Returns true if buffers arrived meanwhile.
- */
-static bool rx_arm(struct virtq *vq)
-{
-	uint16_t idx;
-
-	if (!vq->avail || vq->broken)
-		return false;
-	idx = le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE));
-	if (vq->event_idx)
-		__atomic_store_n((uint16_t *)&vq->used->ring[vq->size], htole16(idx),
-				 __ATOMIC_RELAXED);
-	else
-		__atomic_store_n(&vq->used->flags, 0, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE)) != idx;
-}
-
-static enum vnet_result run_rx(struct vnet_pair *p)
-{
-	enum vnet_result r = vnet_rx_process(p);
-
-	if (r == VNET_WAIT) {
-		/* no (or too few) buffers: stop reading the backend until the guest kicks */
-		if (rx_arm(p->rx))
-			r = VNET_MORE;
-		else
-			p->rx_waiting = true;
-	} else if (r == VNET_IDLE) {
-		/* buffers left: the backend's readiness drives us, not kicks */
-		virtq_disable_notify(p->rx);
-	}
-	return r;
-}
-
-static enum vnet_result run_tx(struct vnet_pair *p)
-{
-	enum vnet_result r;
-
-	virtq_disable_notify(p->tx);
-	r = vnet_tx_process(p);
-	p->tx_blocked = r == VNET_WAIT;
-	if (r == VNET_IDLE && virtq_enable_notify(p->tx))
-		r = VNET_MORE;
-	return r;
-}
-
-static enum vnet_result run_ctrl(struct virtio_net *n)
-{
-	enum vnet_result r;
-
-	virtq_disable_notify(n->ctrl);
-	r = vnet_ctrl_process(n);
-	/* with EVENT_IDX the driver kicks only past avail_event: move it */
-	if (r == VNET_IDLE && virtq_enable_notify(n->ctrl))
-		r = VNET_MORE;
-	return r;
-}
-
-static void drain(int fd)
-{
-	uint64_t v;
-
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_debug("virtio-net: eventfd read: %s", strerror(errno));
-}
-
-static void *io_thread(void *arg)
-{
-	struct vnet_pair *p = arg;
-	struct virtio_net *n = p->n;
-	bool rx_more = p->rx != NULL, tx_more = p->tx != NULL, ctrl_more = p->index == 0;
-	/* a detached pair's tap queue reads EBADFD: it only runs once attached */
-	struct epoll_event ev[8];
-	int i, k;
-
-	for (;;) {
-		bool more = rx_more || tx_more || ctrl_more;
-
-		k = epoll_wait(p->epfd, ev, 8, more ? 0 : -1);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("virtio-net %s: pair %u: epoll_wait: %s", n->name, p->index,
-				strerror(errno));
-			break;
-		}
-		for (i = 0; i < k; i++) {
-			switch (ev[i].data.u32) {
-			case TAG_STOP:
-				return NULL;
-			case TAG_RX:
-				drain(virtio_pci_kick_fd(n->t, 2 * p->index));
-				p->rx_waiting = false;
-				rx_more = true;
-				break;
-			case TAG_TX:
-				drain(virtio_pci_kick_fd(n->t, 2 * p->index + 1));
-				tx_more = true;
-				break;
-			case TAG_CTRL:
-				drain(virtio_pci_kick_fd(n->t, 2 * n->nr_pairs));
-				ctrl_more = true;
-				break;
-			case TAG_FD:
-				if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-					rx_more = true;
-				if (ev[i].events & EPOLLOUT)
-					tx_more = true;
-				break;
-			}
-		}
-		if (tx_more && p->tx)
-			tx_more = run_tx(p) == VNET_MORE;
-		else
-			tx_more = false;
-		if (rx_more && p->rx && !p->rx_waiting &&
-		    p->index < __atomic_load_n(&n->curr_pairs, __ATOMIC_RELAXED))
-			rx_more = run_rx(p) == VNET_MORE;
-		else
-			rx_more = false;
-		if (ctrl_more && p->index == 0 && n->ctrl)
-			ctrl_more = run_ctrl(n) == VNET_MORE;
-		else
-			ctrl_more = false;
-		if (fd_events(p))
-			log_err("virtio-net %s: pair %u: cannot poll the backend", n->name,
-				p->index);
-	}
-	return NULL;
-}
-
-static int ep_add(int epfd, int fd, unsigned int events, uint32_t tag)
-{
-	struct epoll_event ev = { .events = events, .data.u32 = tag };
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
-static void pair_close(struct vnet_pair *p)
-{
-	if (p->epfd >= 0)
-		close(p->epfd);
-	if (p->stop_fd >= 0)
-		close(p->stop_fd);
-	p->epfd = p->stop_fd = -1;
-}
-
-static int pair_start(struct vnet_pair *p)
-{
-	struct virtio_net *n = p->n;
-	int ret;
-
-	p->epfd = epoll_create1(EPOLL_CLOEXEC);
-	p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->epfd < 0 || p->stop_fd < 0) {
-		ret = -errno;
-		goto err;
-	}
-	p->rx_waiting = false;
-	p->fd_events = 0;
-	p->fd_registered = false;
-	ret = ep_add(p->epfd, p->stop_fd, EPOLLIN, TAG_STOP);
-	if (!ret)
-		ret = fd_events(p);
-	if (!ret && p->rx)
-		ret = ep_add(p->epfd, virtio_pci_kick_fd(n->t, 2 * p->index), EPOLLIN, TAG_RX);
-	if (!ret && p->tx)
-		ret = ep_add(p->epfd, virtio_pci_kick_fd(n->t, 2 * p->index + 1), EPOLLIN, TAG_TX);
-	if (!ret && p->index == 0 && n->ctrl)
-		ret = ep_add(p->epfd, virtio_pci_kick_fd(n->t, 2 * n->nr_pairs), EPOLLIN,
-			     TAG_CTRL);
-	if (ret)
-		goto err;
-	ret = -pthread_create(&p->thread, NULL, io_thread, p);
-	if (ret)
-		goto err;
-	p->running = true;
-	return 0;
-err:
-	pair_close(p);
-	return ret;
-}
-
-static void pair_stop(struct vnet_pair *p)
-{
-	uint64_t one = 1;
-
-	if (p->running) {
-		if (write(p->stop_fd, &one, sizeof(one)) != sizeof(one))
-			log_err("virtio-net %s: pair %u: cannot stop I/O thread", p->n->name,
-				p->index);
-		pthread_join(p->thread, NULL);
-		p->running = false;
-	}
-	pair_close(p);
-}
-
-void virtio_net_stop(struct virtio_net *n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n->nr_pairs; i++)
-		pair_stop(&n->pairs[i]);
-}
-
-int virtio_net_start(struct virtio_net *n)
-{
-	unsigned int i;
-	int ret;
-
-	if (!n->active || !n->t)
-		return 0;
-	for (i = 0; i < n->nr_pairs; i++) {
-		struct vnet_pair *p = &n->pairs[i];
-
-		if (p->running || (!p->rx && !p->tx && !(i == 0 && n->ctrl)))
-			continue;
-		ret = pair_start(p);
-		if (ret) {
-			log_err("virtio-net %s: pair %u: cannot start I/O thread: %s", n->name, i,
-				strerror(-ret));
-			virtio_net_stop(n);
-			return ret;
-		}
-	}
-	return 0;
-}
 
 /* ---- activate / reset ---- */
 
@@ -573,6 +309,7 @@ void virtio_net_free(struct virtio_net *n)
 	if (!n)
 		return;
 	vnet_unbind(n);
+	vhost_net_close(n->vhost);
 	net_backend_close(n->be);
 	pthread_mutex_destroy(&n->cfg_lock);
 	free(n);
@@ -583,16 +320,12 @@ int virtio_net_create(struct vm *vm, const struct net_opts *o, unsigned int inde
 {
 	struct virtio_pci_dev *t;
 	struct net_backend *be = NULL;
+	struct vhost_net *vhost = NULL;
 	struct virtio_net *n;
 	uint8_t mac[6];
 	char id[600];
 	int ret;
 
-	if (o->kind != NET_USER && o->vhost == NET_VHOST_ON) {
-		snprintf(err, errlen, "--net %s: vhost=on: the vhost-net backend is not built "
-			 "into this vmm yet; use vhost=auto or vhost=off", o->ifname);
-		return -ENOTSUP;
-	}
 	if (o->kind == NET_USER)
 		ret = slirp_backend_open(o, &be, err, errlen);
 	else
@@ -606,12 +339,27 @@ int virtio_net_create(struct vm *vm, const struct net_opts *o, unsigned int inde
 			 be->ifname);
 		net_default_mac(mac, id, index);
 	}
+	if (o->kind != NET_USER && o->vhost != NET_VHOST_OFF) {
+		char why[256];
+
+		ret = vhost_net_open(o->queues, &vhost, why, sizeof(why));
+		if (ret && o->vhost == NET_VHOST_ON) {
+			snprintf(err, errlen, "--net %s: vhost=on: %s", be->ifname, why);
+			net_backend_close(be);
+			return ret;
+		}
+		if (ret)
+			log_warn("virtio-net eth%u: vhost-net unavailable (%s): userspace backend",
+				 index, why);
+	}
 	ret = virtio_net_new(vm, be, mac, o->queues, &n);
 	if (ret) {
 		snprintf(err, errlen, "--net %s: %s", be->ifname, strerror(-ret));
+		vhost_net_close(vhost);
 		net_backend_close(be);
 		return ret;
 	}
+	n->vhost = vhost;
 	ret = virtio_pci_create(vm, &virtio_net_ops, n, &t);
 	if (ret) {
 		snprintf(err, errlen, "--net %s: cannot create virtio-pci device: %s", n->name,
@@ -629,8 +377,7 @@ int virtio_net_create(struct vm *vm, const struct net_opts *o, unsigned int inde
 		 "%s, slot %u", index, o->kind == NET_USER ? "user networking" : "tap", n->name,
 		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], n->nr_pairs,
 		 o->kind == NET_USER ? "libslirp 10.0.2.0/24" :
-		 o->vhost == NET_VHOST_AUTO ? "userspace backend (vhost-net not built in)" :
-		 "userspace backend", t->pci.slot);
+		 n->vhost ? "vhost-net" : "userspace backend", t->pci.slot);
 	*out = t;
 	return 0;
 err_pci:

@@ -29,6 +29,7 @@
 
 struct vm;
 struct virtio_pci_dev;
+struct vhost_net;
 
 #define VIRTIO_ID_NET_DEV	1
 #define VNET_QUEUE_MAX_SIZE	256
@@ -86,6 +87,7 @@ struct virtio_net {
 	struct vm *vm;
 	struct virtio_pci_dev *t;	/* NULL when driven without PCI (tests) */
 	struct net_backend *be;
+	struct vhost_net *vhost;	/* NULL: the userspace backend moves the frames */
 	char name[32];			/* for messages: "tap0", "fd 5", ... */
 	unsigned int nr_pairs;		/* max_virtqueue_pairs */
 	unsigned int curr_pairs;	/* as set by VIRTIO_NET_CTRL_MQ */
