@@ -32,7 +32,7 @@ CFLAGS  ?=
 CFLAGS  += $(CFLAGS_BASE)
 # blk_format_qcow2 / blk_snapshot_open are weak references in vmm/block/image.c;
 # a weak reference does not pull an object out of libvmmcore.a, so force them in.
-LDLIBS  := -Wl,-u,blk_format_qcow2 -Wl,-u,blk_snapshot_open -luring -lcapstone -lfdt -ldeflate -lz -lzstd -llz4 -llzma -lmicrohttpd -ljson-c -lseccomp -pthread $(LDFLAGS_SAN)
+LDLIBS  := -Wl,-u,blk_format_qcow2 -Wl,-u,blk_snapshot_open -luring -lcapstone -lfdt -ldeflate -lz -lzstd -llz4 -llzma -lmicrohttpd -ljson-c -lseccomp -lslirp -pthread $(LDFLAGS_SAN)
 
 ifeq ($(V),0)
 Q := @

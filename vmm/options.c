@@ -67,6 +67,13 @@ static void usage(FILE *f)
 "                       format is probed when not given (unsafe for untrusted\n"
 "                       raw images: give format=raw); engine auto = io_uring,\n"
 "                       or a thread pool where io_uring is unavailable\n"
+"  --net OPTIONS        virtio-net card, repeatable (eth0, eth1, ...):\n"
+"                       tap=IFNAME[,mac=MAC][,vhost=auto|on|off][,queues=N]\n"
+"                       fd=N[,mac=MAC][,queues=1]: a tap fd opened by a parent\n"
+"                       user[,hostfwd=tcp:HOSTADDR:HOSTPORT-:GUESTPORT]...\n"
+"                       [,restrict=on]; MAC default: stable, locally administered\n"
+"                       (see docs/net.md; a non-root user pre-creates the tap:\n"
+"                       ip tuntap add IFNAME mode tap user $USER)\n"
 "  --flat               load --kernel as a raw binary at 0x7c00 and start it in\n"
 "                       real mode (CS:IP 0000:7C00)\n"
 "  --guest-unpack       boot a bzImage through its own decompressor and hand\n"
@@ -119,7 +126,8 @@ static void usage(FILE *f)
 "  vmm --kernel /boot/vmlinuz-$(uname -r) --initrd initrd.img \\\n"
 "      --cmdline \"console=ttyS0\" --cpus 2 --memory 1G\n"
 "  vmm --kernel build/guest-tests/hello.elf --console none; echo $?\n"
-"  vmm --kernel bzImage --disk path=disk.qcow2 --disk path=data.img,format=raw\n",
+"  vmm --kernel bzImage --disk path=disk.qcow2 --disk path=data.img,format=raw\n"
+"  vmm --kernel bzImage --initrd initrd.img --net user,hostfwd=tcp::2222-:22\n",
 		VMM_MAX_CPUS, VMM_DEFAULT_CPUS);
 }
 
@@ -131,6 +139,7 @@ enum {
 	OPT_MEMORY,
 	OPT_CONSOLE,
 	OPT_DISK,
+	OPT_NET,
 	OPT_FLAT,
 	OPT_GUEST_UNPACK,
 	OPT_TESTDEV,
@@ -150,6 +159,7 @@ static const struct option long_opts[] = {
 	{ "memory",  required_argument, NULL, OPT_MEMORY },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "disk",    required_argument, NULL, OPT_DISK },
+	{ "net",     required_argument, NULL, OPT_NET },
 	{ "flat",    no_argument,       NULL, OPT_FLAT },
 	{ "guest-unpack", no_argument,  NULL, OPT_GUEST_UNPACK },
 	{ "testdev", no_argument,       NULL, OPT_TESTDEV },
@@ -267,6 +277,17 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 				return OPTS_ERROR;
 			}
 			cfg->nr_disks++;
+			break;
+		case OPT_NET:
+			if (cfg->nr_nets == VMM_MAX_NICS) {
+				fprintf(err, "vmm: --net: at most %d network cards\n", VMM_MAX_NICS);
+				return OPTS_ERROR;
+			}
+			if (net_opts_parse(optarg, &cfg->nets[cfg->nr_nets], msg, sizeof(msg))) {
+				fprintf(err, "vmm: %s\n", msg);
+				return OPTS_ERROR;
+			}
+			cfg->nr_nets++;
 			break;
 		case OPT_FLAT:
 			cfg->flat = true;

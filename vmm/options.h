@@ -11,9 +11,11 @@
 
 #include "block/block.h"
 #include "sandbox/sandbox.h"
+#include "net/net.h"
 
 #define VMM_MAX_CPUS	64
 #define VMM_MAX_DISKS	16
+#define VMM_MAX_NICS	8
 
 enum console_kind {
 	CONSOLE_STDIO,	/* guest output to stdout, stdin to the guest */
@@ -40,6 +42,8 @@ struct vm_config {
 	struct disk_opts disks[VMM_MAX_DISKS];
 	unsigned int nr_disks;
 	enum on_reboot on_reboot;	/* --on-reboot exit|restart */
+	struct net_opts nets[VMM_MAX_NICS];	/* --net: eth0, eth1, ... */
+	unsigned int nr_nets;
 	int verbosity;			/* -v count */
 
 	/* the control socket (vmm/api, docs/control.md); not part of the VM's JSON */

@@ -16,6 +16,8 @@
 #include "log.h"
 #include "mem/layout.h"
 #include "virtio/virtio_blk.h"
+#include "virtio/virtio_net.h"
+#include "virtio/virtio_pci.h"
 #include "vm.h"
 #include "vm_runtime.h"
 
@@ -82,6 +84,34 @@ static const struct vm_dev_ops blk_dev_ops = {
 	.pause = blk_dev_pause,
 	.resume = blk_dev_resume,
 	.destroy = blk_dev_destroy,
+};
+
+/* pause: the I/O threads stop (vhost's rings taken back); resume starts them */
+static int net_dev_pause(void *opaque)
+{
+	struct virtio_pci_dev *t = opaque;
+
+	virtio_net_stop(t->dev);
+	return 0;
+}
+
+static void net_dev_resume(void *opaque)
+{
+	struct virtio_pci_dev *t = opaque;
+
+	if (virtio_net_start(t->dev))
+		log_err("virtio-net: cannot restart its I/O after the pause; the device is stalled");
+}
+
+static void net_dev_destroy(void *opaque)
+{
+	virtio_net_destroy(opaque);
+}
+
+static const struct vm_dev_ops net_dev_ops = {
+	.pause = net_dev_pause,
+	.resume = net_dev_resume,
+	.destroy = net_dev_destroy,
 };
 
 /* Adds a created device; if the list is full, destroys it. */
@@ -161,6 +191,17 @@ int vm_devices_create(struct vm *vm, struct blk_image **imgs)
 			return ret;
 		}
 		ret = add(vm, "virtio-blk", &blk_dev_ops, d);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < cfg->nr_nets; i++) {
+		err[0] = '\0';
+		ret = virtio_net_create(vm, &cfg->nets[i], i, &d, err, sizeof(err));
+		if (ret) {
+			log_err("%s", err[0] ? err : strerror(-ret));
+			return ret;
+		}
+		ret = add(vm, "virtio-net", &net_dev_ops, d);
 		if (ret)
 			return ret;
 	}

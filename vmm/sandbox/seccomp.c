@@ -21,7 +21,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <linux/vhost.h>
 #include <seccomp.h>
 
 #include "exitcode.h"
@@ -104,7 +106,18 @@ static const unsigned long ioctl_kvm_vcpu[] = {
 	KVM_KVMCLOCK_CTRL,	/* pause: the guest's watchdog must not count the pause */
 	0,
 };
-/* TUN/vhost request numbers go here when the network backends land. */
+/*
+ * virtio-net: what activation, reset, pause and the control queue ask of a
+ * tap and of vhost-net (opening them, TUNSETIFF and VHOST_SET_OWNER happen
+ * before any filter).
+ */
+static const unsigned long ioctl_net[] = {
+	TUNSETOFFLOAD, TUNSETQUEUE, TUNSETVNETHDRSZ,
+	VHOST_SET_MEM_TABLE, VHOST_SET_FEATURES, VHOST_SET_VRING_NUM, VHOST_SET_VRING_BASE,
+	VHOST_GET_VRING_BASE, VHOST_SET_VRING_ADDR, VHOST_SET_VRING_KICK,
+	VHOST_SET_VRING_CALL, VHOST_NET_SET_BACKEND,
+	0,
+};
 
 int sandbox_parse_mode(const char *s, enum sandbox_mode *mode)
 {
@@ -345,6 +358,8 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role, int vm_fd, int vcp
 		if (!ret)
 			ret = allow_ioctls(ctx, ioctl_kvm_vcpu, vcpu_fd);
 		if (!ret)
+			ret = allow_ioctls(ctx, ioctl_net, -1);
+		if (!ret)
 			ret = allow_ioctls(ctx, ioctl_kvm_irq, vm_fd);
 		if (!ret)
 			ret = allow_thread_start(ctx);
@@ -359,6 +374,8 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role, int vm_fd, int vcp
 		/* the event loop; at the end it resets devices and closes images */
 		if (!ret)
 			ret = allow_ioctls(ctx, ioctl_kvm_irq, vm_fd);
+		if (!ret)
+			ret = allow_ioctls(ctx, ioctl_net, -1);
 		if (!ret)
 			ret = allow_thread_start(ctx);
 		if (!ret)
@@ -386,8 +403,11 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role, int vm_fd, int vcp
 			ret = allow_names(ctx, sys_poll);
 		break;
 	case SANDBOX_NET_IO:
+		/* the control queue sets the tap's queues (TUNSETQUEUE) */
 		if (!ret)
 			ret = allow_ioctls(ctx, ioctl_kvm_irq, vm_fd);
+		if (!ret)
+			ret = allow_ioctls(ctx, ioctl_net, -1);
 		if (!ret)
 			ret = allow_names(ctx, sys_net);
 		if (!ret)
