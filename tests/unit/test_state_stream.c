@@ -353,3 +353,39 @@ Test(state_stream, writer_errors)
 	state_writer_free(&w);
 	state_membuf_free(&m);
 }
+
+/* Empty sections and an empty string are legal, on memory and fd transports. */
+Test(state_stream, empty_section)
+{
+	struct state_membuf m = { 0 };
+	struct state_writer w;
+	struct state_reader r;
+	struct state_header h;
+	char s[4];
+
+	state_writer_init(&w, "state file", state_mem_write, &m);
+	state_write_header(&w, 0);
+	state_begin(&w, STATE_SEC_VCPU_LAPIC, 1, 0);
+	state_end(&w);
+	state_begin(&w, STATE_SEC_CONFIG, 1, 0);
+	state_put_string(&w, "");
+	state_end(&w);
+	cr_assert_eq(state_write_end(&w), 0, "%s", state_writer_error(&w));
+	state_writer_free(&w);
+	cr_assert_eq(m.len, STATE_HEADER_LEN + 3 * STATE_SECTION_HDR_LEN + 4);
+
+	state_reader_init(&r, "state file", state_mem_read, &m, known, NR_KNOWN);
+	cr_assert_eq(state_read_header(&r, &h), 0);
+	cr_assert_eq(state_next_section(&r), 1);
+	cr_assert_eq(r.len, 0);
+	cr_assert_eq(state_section_done(&r), 0);
+	cr_assert_eq(state_next_section(&r), 1);
+	cr_assert_eq(state_get_string(&r, s, 3), 0);
+	cr_assert_str_eq(s, "");
+	cr_assert_eq(state_section_done(&r), 0);
+	cr_assert_eq(state_next_section(&r), 0);
+	cr_assert(r.done);
+	cr_assert_eq(state_next_section(&r), 0);
+	state_reader_free(&r);
+	state_membuf_free(&m);
+}

@@ -81,6 +81,8 @@ static int wout(struct state_writer *w, const void *p, size_t len)
 
 	if (w->error)
 		return w->error;
+	if (!len)
+		return 0;
 	ret = w->write(w->opaque, p, len);
 	if (ret < 0)
 		return wfail(w, ret, "write failed: %s", strerror(-ret));
@@ -279,6 +281,8 @@ static int rin(struct state_reader *r, void *p, size_t len, const char *where)
 
 	if (r->error)
 		return r->error;
+	if (!len)
+		return 0;
 	ret = r->read(r->opaque, p, len);
 	if (ret == -ENODATA)
 		return rfail(r, -EBADMSG, "truncated in %s", where);
@@ -548,14 +552,19 @@ int state_mem_write(void *opaque, const void *buf, size_t len)
 		return -EFBIG;
 	if (!m->owned && m->data)
 		return -EINVAL;	/* a read buffer: not ours to grow */
-	cap = 4096;
-	while (cap < m->len + len)
-		cap *= 2;
-	nb = realloc(m->data, cap);
-	if (!nb)
-		return -ENOMEM;
-	m->data = nb;
-	m->owned = true;
+	if (!len)
+		return 0;
+	if (m->len + len > m->cap) {
+		cap = m->cap ? m->cap : 4096;
+		while (cap < m->len + len)
+			cap *= 2;
+		nb = realloc(m->data, cap);
+		if (!nb)
+			return -ENOMEM;
+		m->data = nb;
+		m->cap = cap;
+		m->owned = true;
+	}
 	memcpy(m->data + m->len, buf, len);
 	m->len += len;
 	return 0;
@@ -567,6 +576,8 @@ int state_mem_read(void *opaque, void *buf, size_t len)
 
 	if (len > m->len - m->pos)
 		return -ENODATA;
+	if (!len)
+		return 0;
 	memcpy(buf, m->data + m->pos, len);
 	m->pos += len;
 	return 0;

@@ -183,6 +183,7 @@ struct state_membuf {
 	uint8_t *data;
 	size_t len;	/* bytes written / available */
 	size_t pos;	/* read position */
+	size_t cap;	/* writer: allocated bytes */
 	size_t limit;	/* writer: refuse to grow past this (0: STATE_SECTION_MAX * 16) */
 	bool owned;	/* data was malloc()ed by the writer */
 };
