@@ -15,6 +15,7 @@
 
 #include "mem/guest_mem.h"
 #include "state/mem_file.h"
+#include "state/stream.h"
 
 #define LOW_SIZE	(4ULL << 20)
 #define HIGH_SIZE	(1ULL << 20)
@@ -165,4 +166,58 @@ Test(mem_file, unaligned_refused)
 	cr_assert_eq(mem_file_read_region(fd, "t.mem", 0, buf + 1, 4096, MEM_FILE_MAP, false),
 		     -EINVAL);
 	close(fd);
+}
+
+static const struct state_section_desc mem_desc[] = {
+	{ STATE_SEC_MEMORY, "memory", 1, 4096 },
+};
+
+static int check_layout(const struct guest_mem *saved, const char *name,
+			const struct guest_mem *now, char *err)
+{
+	struct state_membuf m = { 0 };
+	struct state_writer w;
+	struct state_reader r;
+	struct state_header h;
+	char file[MEM_FILE_NAME_MAX + 1];
+	int ret;
+
+	state_writer_init(&w, "state file", state_mem_write, &m);
+	state_write_header(&w, 0);
+	cr_assert_eq(mem_file_write_layout(&w, saved, name), 0);
+	state_write_end(&w);
+	state_writer_free(&w);
+	state_reader_init(&r, "state file", state_mem_read, &m, mem_desc, 1);
+	ret = state_read_header(&r, &h);
+	if (!ret)
+		ret = state_next_section(&r) == 1 ? mem_file_check_layout(&r, now, file) : -EIO;
+	if (!ret)
+		cr_assert_str_eq(file, name);
+	strcpy(err, state_reader_error(&r));
+	state_reader_free(&r);
+	state_membuf_free(&m);
+	return ret;
+}
+
+Test(mem_file, layout_section)
+{
+	static uint8_t a[8192], b[4096];
+	struct guest_mem gm, other;
+	char err[STATE_ERR_LEN];
+
+	memset(&gm, 0, sizeof(gm));
+	gm_add_region(&gm, 0, sizeof(a), a);
+	gm_add_region(&gm, 1ULL << 32, sizeof(b), b);
+	cr_assert_eq(check_layout(&gm, "memory", &gm, err), 0, "%s", err);
+	cr_assert_eq(check_layout(&gm, "../etc/passwd", &gm, err), -EINVAL);
+	cr_assert(strstr(err, "is not a plain file name"), "%s", err);
+	cr_assert_eq(check_layout(&gm, "..", &gm, err), -EINVAL);
+
+	memset(&other, 0, sizeof(other));
+	gm_add_region(&other, 0, sizeof(b), b);
+	cr_assert_eq(check_layout(&gm, "memory", &other, err), -EINVAL);
+	cr_assert_str_eq(err, "state file: section 0x0003 (memory): 2 RAM regions saved, the VM has 1 (different memory size)");
+	gm_add_region(&other, 1ULL << 32, sizeof(b), a);
+	cr_assert_eq(check_layout(&gm, "memory", &other, err), -EINVAL);
+	cr_assert(strstr(err, "RAM region 0: saved 0 MiB at 0x0, the VM has 0 MiB at 0x0"), "%s", err);
 }

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mem/guest_mem.h"
 #include "mem_file.h"
+#include "stream.h"
 
 bool mem_file_page_is_zero(const void *p)
 {
@@ -222,4 +223,57 @@ int mem_file_restore(int fd, const char *name, const struct guest_mem *gm,
 		off += r->size;
 	}
 	return 0;
+}
+
+int mem_file_write_layout(struct state_writer *w, const struct guest_mem *gm, const char *file_name)
+{
+	uint64_t off = 0;
+	unsigned int i;
+
+	state_begin(w, STATE_SEC_MEMORY, 1, STATE_SECF_REQUIRED);
+	state_put_u32(w, gm->nr_regions);
+	for (i = 0; i < gm->nr_regions; i++) {
+		state_put_u64(w, gm->regions[i].gpa);
+		state_put_u64(w, gm->regions[i].size);
+		state_put_u64(w, off);
+		off += gm->regions[i].size;
+	}
+	state_put_string(w, file_name);
+	return state_end(w);
+}
+
+int mem_file_check_layout(struct state_reader *r, const struct guest_mem *gm, char *file_name)
+{
+	uint64_t gpa = 0, size = 0, off = 0, want_off = 0;
+	uint32_t n = 0, i;
+
+	if (state_get_u32(r, &n) < 0)
+		return r->error;
+	if (n != gm->nr_regions)
+		return state_reader_fail(r, "%u RAM regions saved, the VM has %u (different memory size)",
+					 n, gm->nr_regions);
+	for (i = 0; i < n; i++) {
+		const struct gm_region *g = &gm->regions[i];
+
+		if (state_get_u64(r, &gpa) < 0 || state_get_u64(r, &size) < 0 ||
+		    state_get_u64(r, &off) < 0)
+			return r->error;
+		if (gpa != g->gpa || size != g->size)
+			return state_reader_fail(r,
+				"RAM region %u: saved %llu MiB at 0x%llx, the VM has %llu MiB at 0x%llx",
+				i, (unsigned long long)(size >> 20), (unsigned long long)gpa,
+				(unsigned long long)(g->size >> 20), (unsigned long long)g->gpa);
+		if (off != want_off)
+			return state_reader_fail(r, "RAM region %u at file offset %llu, expected %llu",
+						 i, (unsigned long long)off,
+						 (unsigned long long)want_off);
+		want_off += size;
+	}
+	if (state_get_string(r, file_name, MEM_FILE_NAME_MAX) < 0)
+		return r->error;
+	if (!file_name[0] || strchr(file_name, '/') || !strcmp(file_name, ".") ||
+	    !strcmp(file_name, ".."))
+		return state_reader_fail(r, "memory file name '%s' is not a plain file name",
+					 file_name);
+	return state_section_done(r);
 }

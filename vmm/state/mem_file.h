@@ -59,4 +59,22 @@ int mem_file_read_region(int fd, const char *name, uint64_t off, void *hva, uint
 int mem_file_restore(int fd, const char *name, const struct guest_mem *gm,
 		     enum mem_file_mode mode, bool dst_zeroed);
 
+/*
+ * The state file's memory section (STATE_SEC_MEMORY, version 1):
+ *   u32 nr_regions, then per region u64 gpa, u64 size, u64 file offset;
+ *   string: the memory file's name inside the snapshot directory.
+ */
+struct state_writer;
+struct state_reader;
+#define MEM_FILE_NAME_MAX	64
+int mem_file_write_layout(struct state_writer *w, const struct guest_mem *gm, const char *file_name);
+/*
+ * Parses r's current memory section, checks that it describes exactly
+ * gm's regions (same count, addresses, sizes, offsets back to back) and
+ * a plain file name (no '/', not "." or ".."), into file_name
+ * [MEM_FILE_NAME_MAX + 1]; ends the section.  -EINVAL with the mismatch
+ * in r's message ("RAM region 0: saved 512 MiB at 0x0, the VM has 256 MiB at 0x0").
+ */
+int mem_file_check_layout(struct state_reader *r, const struct guest_mem *gm, char *file_name);
+
 #endif
