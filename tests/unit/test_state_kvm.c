@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include "../../vmm/cpu/vcpu_state.c"
+#include "state/dirty.h"
 #include "state/vm_kvm_state.h"
 
 struct kvm_env {
@@ -156,4 +158,84 @@ Test(state_kvm, save_into_a_fresh_vm)
 	state_membuf_free(&m);
 	env_close(&a);
 	env_close(&b);
+}
+
+/*
+ * Dirty tracking end to end: a real-mode guest writes page 5, vmm writes
+ * page 8 through guest_mem; KVM's log has 5, vmm's has 8, the merge both.
+ */
+Test(state_kvm, dirty_log_merge)
+{
+	static const uint8_t code[] = {
+		0xc6, 0x06, 0x00, 0x50, 0x01,	/* mov byte [0x5000], 1 */
+		0xf4,				/* hlt */
+	};
+	const uint64_t size = 1 << 20, pages = size >> 12;
+	struct kvm_userspace_memory_region r = { 0 };
+	struct guest_mem gm;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { .rip = 0x1000, .rflags = 2 };
+	struct kvm_run *run;
+	uint64_t *kvm_log, *out, page;
+	uint8_t one = 1;
+	int kvm, vm, vcpu, mmap_size;
+	void *mem;
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		cr_skip_test("no /dev/kvm");
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	cr_assert_geq(vm, 0);
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq(mem, MAP_FAILED);
+	memcpy((uint8_t *)mem + 0x1000, code, sizeof(code));
+	r.slot = 0;
+	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	r.memory_size = size;
+	r.userspace_addr = (uintptr_t)mem;
+	cr_assert_eq(ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r), 0, "%s", strerror(errno));
+	memset(&gm, 0, sizeof(gm));
+	cr_assert_eq(gm_add_region(&gm, 0, size, mem), 0);
+	gm.dirty[0] = dirty_alloc(size);
+	kvm_log = dirty_alloc(size);
+	out = dirty_alloc(size);
+
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	cr_assert_geq(vcpu, 0);
+	mmap_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	cr_assert_neq(run, MAP_FAILED);
+	cr_assert_eq(ioctl(vcpu, KVM_GET_SREGS, &sregs), 0);
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	sregs.ds.base = 0;
+	sregs.ds.selector = 0;
+	cr_assert_eq(ioctl(vcpu, KVM_SET_SREGS, &sregs), 0);
+	cr_assert_eq(ioctl(vcpu, KVM_SET_REGS, &regs), 0);
+	cr_assert_eq(ioctl(vcpu, KVM_RUN, 0), 0, "%s", strerror(errno));
+	cr_assert_eq(run->exit_reason, KVM_EXIT_HLT, "exit reason %u", run->exit_reason);
+	cr_assert_eq(((uint8_t *)mem)[0x5000], 1);
+
+	cr_assert_eq(gm_write(&gm, 0x8000 + 100, &one, 1), 0);	/* a "device" write */
+	cr_assert_eq(dirty_kvm_fetch(vm, 0, kvm_log), 0);
+	cr_assert(kvm_log[0] & (1u << 5), "guest write not in KVM's log");
+	cr_assert_not(kvm_log[0] & (1u << 8), "vmm's write in KVM's log?");
+	cr_assert_not(gm.dirty[0][0] & (1u << 5));
+	cr_assert_geq(dirty_merge(out, kvm_log, gm.dirty[0], pages), 2);
+	cr_assert_eq(out[0] & ((1u << 5) | (1u << 8)), (1u << 5) | (1u << 8));
+	page = 8;
+	cr_assert(dirty_next(out, pages, &page));
+	cr_assert_eq(page, 8);
+	/* both logs were cleared: a second fetch/merge is empty */
+	cr_assert_eq(dirty_kvm_fetch(vm, 0, kvm_log), 0);
+	cr_assert_eq(dirty_merge(out, kvm_log, gm.dirty[0], pages), 0);
+
+	free(gm.dirty[0]);
+	free(kvm_log);
+	free(out);
+	munmap(run, mmap_size);
+	munmap(mem, size);
+	close(vcpu);
+	close(vm);
+	close(kvm);
 }

@@ -2,7 +2,11 @@
 /*
  * Dirty-page bitmaps: see dirty.h.
  */
+#include <errno.h>
+#include <linux/kvm.h>
 #include <stdlib.h>
+
+#include <sys/ioctl.h>
 
 #include "dirty.h"
 
@@ -80,4 +84,11 @@ uint64_t dirty_count(const uint64_t *bits, uint64_t nr_pages)
 	for (w = 0; w < words; w++)
 		count += __builtin_popcountll(bits[w] & tail_mask(nr_pages, w));
 	return count;
+}
+
+int dirty_kvm_fetch(int vm_fd, uint32_t slot, uint64_t *bits)
+{
+	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bits };
+
+	return ioctl(vm_fd, KVM_GET_DIRTY_LOG, &log) < 0 ? -errno : 0;
 }

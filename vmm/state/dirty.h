@@ -54,6 +54,13 @@ uint64_t dirty_merge(uint64_t *out, const uint64_t *kvm, uint64_t *vmm, uint64_t
 /* Next set page >= *page, into *page; false when there is none. */
 bool dirty_next(const uint64_t *bits, uint64_t nr_pages, uint64_t *page);
 
+/*
+ * KVM_GET_DIRTY_LOG: KVM's log of guest writes to memory slot `slot`
+ * since the last call, into bits (dirty_words(slot size) words; the slot
+ * must have KVM_MEM_LOG_DIRTY_PAGES).  0 or -errno.
+ */
+int dirty_kvm_fetch(int vm_fd, uint32_t slot, uint64_t *bits);
+
 /* Pages set in bits. */
 uint64_t dirty_count(const uint64_t *bits, uint64_t nr_pages);
 
