@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 
 #include "../../vmm/cpu/vcpu_state.c"
+#include "state/cpu_compat.h"
 #include "state/dirty.h"
 #include "state/vm_kvm_state.h"
 
@@ -116,7 +117,6 @@ Test(state_kvm, save_into_a_fresh_vm)
 	cr_assert_geq(s.xsave_size, 4096);
 	cr_assert_gt(s.msrs->nmsrs, 10, "only %u MSRs probed", s.msrs->nmsrs);
 	cr_assert_eq(msr_value(s.msrs, 0x174), 0x10);
-
 	state_writer_init(&w, "state file", state_mem_write, &m);
 	state_write_header(&w, 0);
 	cr_assert_eq(vcpu_saved_write(&s, &w), 0);
@@ -136,6 +136,20 @@ Test(state_kvm, save_into_a_fresh_vm)
 	state_reader_free(&r);
 
 	cr_assert(env_open(&b));
+	/*
+	 * The saved CPUID against what a fresh vCPU of this host gets: the
+	 * CPUID KVM reports back after KVM_SET_CPUID2 of the supported set
+	 * (PVM widens it, so KVM_GET_SUPPORTED_CPUID alone is too narrow).
+	 */
+	{
+		struct kvm_cpuid2 *fresh = calloc(1, sizeof(*fresh) + 256 * sizeof(fresh->entries[0]));
+		char msg[256];
+
+		fresh->nent = 256;
+		cr_assert_eq(ioctl(b.vcpu.fd, KVM_GET_CPUID2, fresh), 0);
+		cr_assert_eq(cpu_compat_check(back.cpuid, fresh, false, msg, sizeof(msg)), 0, "%s", msg);
+		free(fresh);
+	}
 	cr_assert_eq(vcpu_state_set(&b.vcpu, &back), 0);
 	cr_assert_eq(vm_kvm_state_set(b.vm.vm_fd, &vback, VM_CLOCK_CONTINUE), 0);
 	cr_assert_eq(vcpu_state_get(&b.vcpu, &again), 0);
