@@ -21,6 +21,7 @@
 #include "../../vmm/cpu/vcpu_state.c"
 #include "state/cpu_compat.h"
 #include "state/dirty.h"
+#include "state/mem_file.h"
 #include "state/vm_kvm_state.h"
 
 struct kvm_env {
@@ -252,4 +253,153 @@ Test(state_kvm, dirty_log_merge)
 	close(vcpu);
 	close(vm);
 	close(kvm);
+}
+
+/* Runs v until its next port write; returns the byte written to port 0x10. */
+static uint8_t run_to_out(struct kvm_env *e, struct kvm_run *run)
+{
+	cr_assert_eq(ioctl(e->vcpu.fd, KVM_RUN, 0), 0, "KVM_RUN: %s", strerror(errno));
+	cr_assert_eq(run->exit_reason, KVM_EXIT_IO, "exit reason %u", run->exit_reason);
+	cr_assert_eq(run->io.port, 0x10);
+	return *((uint8_t *)run + run->io.data_offset);
+}
+
+static void *guest_ram(uint64_t size, bool fill)
+{
+	void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	cr_assert_neq(mem, MAP_FAILED);
+	if (fill) {
+		static const uint8_t code[] = {
+			0xa1, 0x00, 0x50,	/* mov ax, [0x5000] */
+			0x40,			/* inc ax */
+			0xa3, 0x00, 0x50,	/* mov [0x5000], ax */
+			0xe6, 0x10,		/* out 0x10, al */
+			0xeb, 0xf5,		/* jmp 0x1000 */
+		};
+		memcpy((uint8_t *)mem + 0x1000, code, sizeof(code));
+	}
+	return mem;
+}
+
+static void map_ram(struct kvm_env *e, void *mem, uint64_t size)
+{
+	struct kvm_userspace_memory_region r = {
+		.memory_size = size, .userspace_addr = (uintptr_t)mem,
+	};
+
+	cr_assert_eq(ioctl(e->vm.vm_fd, KVM_SET_USER_MEMORY_REGION, &r), 0, "%s", strerror(errno));
+}
+
+/*
+ * A whole snapshot and restore in one process: a counting guest runs
+ * three rounds in VM a; its memory goes to a sparse memory file and its
+ * vCPU/VM state through the serializer; VM b maps the file (lazy) and
+ * takes the state, and the guest counts on from 3 with its memory intact.
+ */
+Test(state_kvm, counting_guest_continues)
+{
+	const uint64_t size = 1 << 20;
+	char path[] = "/tmp/test_state_mem_XXXXXX";
+	struct kvm_env a, b;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { .rip = 0x1000, .rflags = 2 };
+	struct kvm_run *ra, *rb;
+	struct vcpu_saved s, back;
+	struct vm_kvm_saved vs, vback;
+	struct state_membuf m = { 0 };
+	struct state_writer w;
+	struct state_reader r;
+	struct state_header h;
+	struct guest_mem gma, gmb;
+	const struct state_section_desc *d;
+	int fd, msz, ret;
+	size_t nd;
+	void *mema, *memb;
+
+	if (!env_open(&a))
+		cr_skip_test("no /dev/kvm");
+	mema = guest_ram(size, true);
+	map_ram(&a, mema, size);
+	msz = ioctl(a.vm.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	ra = mmap(NULL, msz, PROT_READ | PROT_WRITE, MAP_SHARED, a.vcpu.fd, 0);
+	cr_assert_neq(ra, MAP_FAILED);
+	cr_assert_eq(ioctl(a.vcpu.fd, KVM_GET_SREGS, &sregs), 0);
+	sregs.cs.base = sregs.cs.selector = 0;
+	sregs.ds.base = sregs.ds.selector = 0;
+	cr_assert_eq(ioctl(a.vcpu.fd, KVM_SET_SREGS, &sregs), 0);
+	cr_assert_eq(ioctl(a.vcpu.fd, KVM_SET_REGS, &regs), 0);
+	cr_assert_eq(run_to_out(&a, ra), 1);
+	cr_assert_eq(run_to_out(&a, ra), 2);
+	cr_assert_eq(run_to_out(&a, ra), 3);
+	/* complete the pending port write before saving (api.rst: immediate_exit) */
+	ra->immediate_exit = 1;
+	cr_assert_eq(ioctl(a.vcpu.fd, KVM_RUN, 0), -1);
+	cr_assert_eq(errno, EINTR);
+	ra->immediate_exit = 0;
+
+	/* save: memory file + state stream */
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	memset(&gma, 0, sizeof(gma));
+	cr_assert_eq(gm_add_region(&gma, 0, size, mema), 0);
+	cr_assert_eq(mem_file_save(fd, "mem", &gma), 0);
+	cr_assert_eq(vcpu_state_get(&a.vcpu, &s), 0);
+	cr_assert_eq(vm_kvm_state_get(a.vm.vm_fd, &vs), 0);
+	state_writer_init(&w, "state file", state_mem_write, &m);
+	state_write_header(&w, 0);
+	cr_assert_eq(mem_file_write_layout(&w, &gma, "memory"), 0);
+	cr_assert_eq(vcpu_saved_write(&s, &w), 0);
+	cr_assert_eq(vm_kvm_saved_write(&vs, &w), 0);
+	cr_assert_eq(state_write_end(&w), 0);
+	state_writer_free(&w);
+	munmap(ra, msz);
+	env_close(&a);
+	munmap(mema, size);
+
+	/* restore into a new VM */
+	cr_assert(env_open(&b));
+	memb = guest_ram(size, false);
+	memset(&gmb, 0, sizeof(gmb));
+	cr_assert_eq(gm_add_region(&gmb, 0, size, memb), 0);
+	memset(&back, 0, sizeof(back));
+	memset(&vback, 0, sizeof(vback));
+	{
+		static struct state_section_desc all[1 + VCPU_NR_PARTS + VM_KVM_NR_PARTS];
+		char file[MEM_FILE_NAME_MAX + 1];
+
+		d = all_sections(&nd);
+		all[0] = (struct state_section_desc){ STATE_SEC_MEMORY, "memory", 1, 4096 };
+		memcpy(all + 1, d, nd * sizeof(*d));
+		state_reader_init(&r, "state file", state_mem_read, &m, all, nd + 1);
+		ret = state_read_header(&r, &h);
+		while (!ret && (ret = state_next_section(&r)) == 1) {
+			if (r.type == STATE_SEC_MEMORY)
+				ret = mem_file_check_layout(&r, &gmb, file);
+			else if (vcpu_saved_is_section(r.type))
+				ret = vcpu_saved_parse(&back, 1, &r);
+			else
+				ret = vm_kvm_saved_parse(&vback, &r);
+		}
+		cr_assert_eq(ret, 0, "%s", state_reader_error(&r));
+		state_reader_free(&r);
+	}
+	cr_assert_eq(mem_file_restore(fd, "mem", &gmb, MEM_FILE_MAP, true), 0);
+	map_ram(&b, memb, size);
+	cr_assert_eq(vcpu_state_set(&b.vcpu, &back), 0);
+	cr_assert_eq(vm_kvm_state_set(b.vm.vm_fd, &vback, VM_CLOCK_CONTINUE), 0);
+	rb = mmap(NULL, msz, PROT_READ | PROT_WRITE, MAP_SHARED, b.vcpu.fd, 0);
+	cr_assert_neq(rb, MAP_FAILED);
+	cr_assert_eq(run_to_out(&b, rb), 4, "the guest did not count on from 3");
+	cr_assert_eq(run_to_out(&b, rb), 5);
+	cr_assert_eq(((uint8_t *)memb)[0x5000], 5);
+
+	vcpu_saved_free(&s);
+	vcpu_saved_free(&back);
+	state_membuf_free(&m);
+	munmap(rb, msz);
+	env_close(&b);
+	munmap(memb, size);
+	close(fd);
 }
