@@ -123,6 +123,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPER_OBJS) $(BUILD)/libvmmcore.a
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -Itests/unit -o $@ $< $(UNIT_HELPER_OBJS) $(BUILD)/libvmmcore.a -lcriterion $(LDLIBS)
 
+# test_state_kvm compiles the runtime source vcpu_state.c in (no KVM: it skips)
+$(BUILD)/tests/test_state_kvm: vmm/cpu/vcpu_state.c vmm/cpu/vcpu_state.h
+
 $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -Itests/unit -MMD -MP -c -o $@ $<

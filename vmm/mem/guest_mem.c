@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "guest_mem.h"
+#include "state/dirty.h"
 
 int gm_add_region(struct guest_mem *gm, uint64_t gpa, uint64_t size, void *hva)
 {
@@ -60,7 +61,20 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, size_t l
 	if (!p)
 		return -EFAULT;
 	memcpy(p, src, len);
+	gm_mark_dirty(gm, gpa, len);
 	return 0;
+}
+
+void gm_mark_dirty(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < gm->nr_regions; i++) {
+		const struct gm_region *r = &gm->regions[i];
+
+		if (gm->dirty[i] && gpa >= r->gpa && gpa - r->gpa < r->size)
+			dirty_mark(gm->dirty[i], r->size, gpa - r->gpa, len);
+	}
 }
 
 uint64_t gm_end(const struct guest_mem *gm)

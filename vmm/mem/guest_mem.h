@@ -29,6 +29,11 @@ struct guest_mem {
 	struct gm_region regions[GM_MAX_REGIONS];
 	unsigned int nr_regions;
 	uint64_t ram_size;	/* total guest RAM in bytes (sum of regions) */
+	/*
+	 * Live migration (state/dirty.h): NULL, or one bit per page of
+	 * regions[i], set by gm_write()/gm_mark_dirty() when vmm writes it.
+	 */
+	uint64_t *dirty[GM_MAX_REGIONS];
 };
 
 /* Adds [gpa, gpa+size) backed by hva.  -EINVAL on overlap/overflow, -ENOSPC when full. */
@@ -40,6 +45,13 @@ void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 /* Copy helpers built on gm_ptr: 0 or -EFAULT. */
 int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, size_t len);
 int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, size_t len);
+
+/*
+ * Marks [gpa, gpa+len) written by vmm, for live migration: a no-op unless
+ * the region has a dirty bitmap.  gm_write() calls it; code that writes
+ * through a gm_ptr() pointer must call it after the write.
+ */
+void gm_mark_dirty(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
 /* Highest guest-physical address + 1 of any RAM region. */
 uint64_t gm_end(const struct guest_mem *gm);
