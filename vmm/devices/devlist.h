@@ -9,7 +9,16 @@
  *            Runs with every vCPU parked.  0 or -errno.
  *   resume   undo pause.
  *   reset    back to the power-on state (device still registered).
- *   save / restore   the device's state, for the snapshot issue (NULL today).
+ *   save     write the device's state into the open section (the device is
+ *            paused, or the VM not started).  0 or -errno (the writer's
+ *            sticky error is enough: state_put_* need no checks).
+ *   restore  read it back from the current section into a device created
+ *            from the same configuration, before any vCPU runs.  Every
+ *            value from the stream is hostile: check it (ranges, indices,
+ *            guest addresses only through the accessor), and on bad input
+ *            return -EINVAL via state_reader_fail() naming the field.
+ *   state_version  the section version save writes and the newest restore
+ *            reads (0: the device has no state of its own).
  *   destroy  unregister and free.
  *
  * Every op may be NULL (nothing to do).  Devices are paused in the order they
@@ -22,13 +31,18 @@
 
 #include <stdbool.h>
 
+struct state_writer;
+struct state_reader;
+struct state_section_desc;
+
 struct vm_dev_ops {
 	int (*pause)(void *opaque);
 	void (*resume)(void *opaque);
 	void (*reset)(void *opaque);
-	int (*save)(void *opaque, void *state);
-	int (*restore)(void *opaque, const void *state);
+	int (*save)(void *opaque, struct state_writer *w);
+	int (*restore)(void *opaque, struct state_reader *r);
 	void (*destroy)(void *opaque);
+	unsigned short state_version;
 };
 
 struct vm_dev {
@@ -39,6 +53,7 @@ struct vm_dev {
 };
 
 #define VM_MAX_DEVICES	48
+#define DEVICE_STATE_MAX	(1u << 20)	/* one device's section, at most */
 
 struct vm_devices {
 	struct vm_dev dev[VM_MAX_DEVICES];
@@ -58,6 +73,19 @@ int vm_devices_pause(struct vm_devices *l);
 void vm_devices_resume(struct vm_devices *l);
 /* Resets every device, in order. */
 void vm_devices_reset(struct vm_devices *l);
+/*
+ * State (docs/snapshot.md): device i's state is section
+ * STATE_SEC_DEVICE_FIRST + i, flagged required, payload = the device's
+ * name (string) then what its save op writes.  A restore needs the same
+ * device list, i.e. a VM built from the same configuration.
+ */
+/* Writes one section per device that has a save op. 0 or -errno. */
+int vm_devices_save(struct vm_devices *l, struct state_writer *w);
+/* Fills out[] with the device sections a reader should accept; returns the count. */
+size_t vm_devices_known(const struct vm_devices *l, struct state_section_desc *out, size_t max);
+/* r holds a section in the device range: restores that device. 0 or -errno (r says why). */
+int vm_devices_restore_section(struct vm_devices *l, struct state_reader *r);
+
 /* Destroys every device in reverse order and empties the list. */
 void vm_devices_destroy(struct vm_devices *l);
 
