@@ -427,3 +427,21 @@ Test(virtqueue, reset_forgets_in_flight)
 	virtq_reset(&vq);
 	cr_assert_eq(vq.in_flight[0], 0);
 }
+
+/* A device that pops chains it then has no room for gives them back: popped again, not "in flight". */
+Test(virtqueue, unpop_gives_heads_back)
+{
+	vqh_desc(&h, 5, VQH_BUF, 8, VRING_DESC_F_WRITE, 0);
+	vqh_desc(&h, 6, VQH_BUF + 8, 8, VRING_DESC_F_WRITE, 0);
+	vqh_publish(&h, 5);
+	vqh_publish(&h, 6);
+	cr_assert_eq(virtq_pop(&vq, &e), 1);
+	cr_assert_eq(virtq_pop(&vq, &e), 1);
+	virtq_unpop(&vq, 2);
+	cr_assert_eq(vq.last_avail_idx, 0);
+	cr_assert_eq(virtq_pop(&vq, &e), 1, "given back: not in flight");
+	cr_assert_eq(e.head, 5);
+	cr_assert_eq(virtq_pop(&vq, &e), 1);
+	cr_assert_eq(e.head, 6);
+	cr_assert_not(vq.broken);
+}

@@ -207,6 +207,7 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *e)
 	if (ret)
 		goto broken;
 	vq->in_flight[head / 64] |= 1ULL << (head % 64);
+	vq->popped[(uint16_t)(vq->last_avail_idx - 1) & (vq->size - 1)] = head;
 	return 1;
 broken:
 	vq->broken = true;
@@ -223,6 +224,18 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 		vq->in_flight[head / 64] &= ~(1ULL << (head % 64));
 	vq->used_idx++;
 	store16_release(&vq->used->idx, vq->used_idx);
+}
+
+void virtq_unpop(struct virtq *vq, unsigned int k)
+{
+	uint16_t head;
+
+	while (k--) {
+		vq->last_avail_idx--;
+		head = vq->popped[vq->last_avail_idx & (vq->size - 1)];
+		if (head < vq->size)
+			vq->in_flight[head / 64] &= ~(1ULL << (head % 64));
+	}
 }
 
 bool virtq_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)

@@ -47,6 +47,9 @@ struct virtq {
 	/* heads popped and not yet pushed: a head offered again while the
 	 * device owns it would let two requests share (and complete) one chain */
 	uint64_t in_flight[VIRTQ_MAX_SIZE / 64];
+	/* the head popped at each avail index, for virtq_unpop() (never re-read
+	 * from the guest's ring, which it may have changed since) */
+	uint16_t popped[VIRTQ_MAX_SIZE];
 };
 
 /*
@@ -91,6 +94,12 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *e);
  * head is no longer in flight.
  */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
+/*
+ * Gives the last k popped chains back (a device that found no room for
+ * them): they are popped again next time, and their heads are no longer
+ * in flight.  k must not exceed the chains popped and not pushed since.
+ */
+void virtq_unpop(struct virtq *vq, unsigned int k);
 
 /* After pushes: does the driver want an interrupt now?  Updates the tracking. */
 bool virtq_need_interrupt(struct virtq *vq);
