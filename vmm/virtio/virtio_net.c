@@ -33,7 +33,7 @@ void vnet_stat_add(struct vnet_stats *s, uint64_t packets, uint64_t bytes, uint6
 
 void vnet_unpop(struct virtq *vq, unsigned int k)
 {
-	vq->last_avail_idx = (uint16_t)(vq->last_avail_idx - k);
+	virtq_unpop(vq, k);	/* clears their in-flight bits too */
 }
 
 void vnet_ring_broken(struct virtio_net *n, struct virtq *vq)
