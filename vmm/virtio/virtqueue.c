@@ -347,8 +347,9 @@ bool virtq_idle(const struct virtq *vq)
 
 int virtq_save(const struct virtq *vq, struct state_writer *w)
 {
-	if (!virtq_idle(vq)) {
-		/* the device's pause must have completed every popped chain */
+	if (!vq->broken && !virtq_idle(vq)) {
+		/* the device's pause must have completed every popped chain (a
+		 * broken queue never completes its: it waits for a reset) */
 		if (!w->error) {
 			w->error = -EBUSY;
 			snprintf(w->err, sizeof(w->err),

@@ -120,7 +120,8 @@ bool virtq_idle(const struct virtq *vq);
  * State (docs/devices.md, "Device state"): size, ready, the three ring
  * addresses, last_avail_idx, used_idx, the interrupt-suppression tracking
  * and the broken flag.  Save refuses (-EBUSY, message in w) a queue with a
- * head in flight: the device must be drained (paused) first.  Restore
+ * head in flight: the device must be drained (paused) first (a broken
+ * queue is saved as is: it does nothing more until the driver resets it).  Restore
  * checks everything (size a power of two up to max_size, a ready queue's
  * rings inside guest RAM through gm_ptr(), flags 0/1) and sets *vq only
  * when all is good: 0 or -errno with r's message naming queue q.  vq->mem
