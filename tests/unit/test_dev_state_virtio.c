@@ -472,7 +472,6 @@ Test(dev_state_virtio, transport_refuses_bad_values)
 		{ 0, 0x0d, "not a state the driver can reach" },
 		{ 0, 0x0b, "active without DRIVER_OK" },
 		{ 1, 2, "active 2" },
-		{ 10, 0xff, "offered features" },
 		{ 18, 0xff, "negotiated features" },
 		{ 22, 0, "negotiated features" },		/* no VERSION_1 */
 		{ 28, 7, "config 0: MSI-X vector 7" },
@@ -496,6 +495,13 @@ Test(dev_state_virtio, transport_refuses_bad_values)
 	p = (struct patch){ a, ~0u, 0 };
 	cr_assert_eq(dsh_save(&m, patched_save, &p), 0);
 	cr_assert_eq(dsh_restore(&m, tp_restore_fn, b), 0, "unpatched: %s", dsh_err);
+	state_membuf_free(&m);
+	virtio_pci_destroy(b);
+	/* another offer is fine (another host's tap), as long as it covers what was accepted */
+	cr_assert_eq(virtio_pci_create(&vm_a, &dummy_ops, &db, &b), 0);
+	p = (struct patch){ a, 10, 0xff };
+	cr_assert_eq(dsh_save(&m, patched_save, &p), 0);
+	cr_assert_eq(dsh_restore(&m, tp_restore_fn, b), 0, "%s", dsh_err);
 	state_membuf_free(&m);
 	virtio_pci_destroy(b);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
