@@ -443,3 +443,73 @@ Test(dev_state, pci_bus_address_register_and_host_bridge)
 	fake_vm_destroy(&vm_a);
 	fake_vm_destroy(&vm_b);
 }
+
+/* ---- through the device list, as the snapshot code drives it ---- */
+
+static int list_uart_save(void *o, struct state_writer *w) { return uart_save(o, w); }
+static int list_uart_restore(void *o, struct state_reader *r) { return uart_restore(o, r); }
+static int list_legacy_save(void *o, struct state_writer *w) { return legacy_devices_save(o, w); }
+static int list_legacy_restore(void *o, struct state_reader *r)
+{
+	return legacy_devices_restore(o, r);
+}
+
+static const struct vm_dev_ops list_uart_ops = {
+	.save = list_uart_save, .restore = list_uart_restore, .state_version = UART_STATE_VERSION,
+};
+static const struct vm_dev_ops list_legacy_ops = {
+	.save = list_legacy_save, .restore = list_legacy_restore,
+	.state_version = LEGACY_STATE_VERSION,
+};
+
+Test(dev_state, through_the_device_list)
+{
+	struct state_section_desc known[VM_MAX_DEVICES];
+	struct vm_devices la = { .nr = 0 }, lb = { .nr = 0 };
+	struct state_membuf m = { 0 };
+	struct state_writer w;
+	struct state_reader r;
+	struct state_header h;
+	struct uart *ua, *ub;
+	size_t n;
+	int ret;
+
+	cr_assert_eq(fake_vm_init(&vm_a, RAM), 0);
+	cr_assert_eq(uart_create(&vm_a.port, PORT_COM1, GSI_COM1, -1, &ua), 0);
+	cr_assert_eq(legacy_devices_create(&vm_a), 0);
+	outb(&vm_a, PORT_COM1 + 7, 0x42);
+	outb(&vm_a, PORT_RTC, 0x50);
+	outb(&vm_a, PORT_RTC + 1, 0x24);
+	cr_assert_eq(vm_devices_add(&la, "serial", &list_uart_ops, ua), 0);
+	cr_assert_eq(vm_devices_add(&la, "legacy", &list_legacy_ops, &vm_a), 0);
+	state_writer_init(&w, "state file", state_mem_write, &m);
+	cr_assert_eq(state_write_header(&w, 0), 0);
+	cr_assert_eq(vm_devices_save(&la, &w), 0, "%s", state_writer_error(&w));
+	cr_assert_eq(state_write_end(&w), 0);
+	state_writer_free(&w);
+
+	cr_assert_eq(fake_vm_init(&vm_b, RAM), 0);
+	cr_assert_eq(uart_create(&vm_b.port, PORT_COM1, GSI_COM1, -1, &ub), 0);
+	cr_assert_eq(legacy_devices_create(&vm_b), 0);
+	cr_assert_eq(vm_devices_add(&lb, "serial", &list_uart_ops, ub), 0);
+	cr_assert_eq(vm_devices_add(&lb, "legacy", &list_legacy_ops, &vm_b), 0);
+	n = vm_devices_known(&lb, known, VM_MAX_DEVICES);
+	cr_assert_eq(n, 2);
+	m.pos = 0;
+	state_reader_init(&r, "state file", state_mem_read, &m, known, n);
+	cr_assert_eq(state_read_header(&r, &h), 0);
+	while ((ret = state_next_section(&r)) == 1)
+		cr_assert_eq(vm_devices_restore_section(&lb, &r), 0, "%s", state_reader_error(&r));
+	cr_assert_eq(ret, 0, "%s", state_reader_error(&r));
+	state_reader_free(&r);
+	cr_assert_eq(inb(&vm_b, PORT_COM1 + 7), 0x42);
+	outb(&vm_b, PORT_RTC, 0x50);
+	cr_assert_eq(inb(&vm_b, PORT_RTC + 1), 0x24);
+	state_membuf_free(&m);
+	legacy_devices_destroy(&vm_a);
+	legacy_devices_destroy(&vm_b);
+	uart_destroy(ua);
+	uart_destroy(ub);
+	fake_vm_destroy(&vm_a);
+	fake_vm_destroy(&vm_b);
+}
