@@ -17,6 +17,7 @@
 #include "mem/layout.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_net.h"
+#include "virtio/virtio_net_state.h"
 #include "virtio/virtio_pci.h"
 #include "vm.h"
 #include "vm_runtime.h"
@@ -29,21 +30,58 @@ static void uart_dev_destroy(void *opaque)
 	vm->com1 = NULL;
 }
 
-static const struct vm_dev_ops uart_dev_ops = { .destroy = uart_dev_destroy };
+static int uart_dev_save(void *opaque, struct state_writer *w)
+{
+	return uart_save(((struct vm *)opaque)->com1, w);
+}
+
+static int uart_dev_restore(void *opaque, struct state_reader *r)
+{
+	return uart_restore(((struct vm *)opaque)->com1, r);
+}
+
+static const struct vm_dev_ops uart_dev_ops = { .destroy = uart_dev_destroy,
+	.save = uart_dev_save, .restore = uart_dev_restore, .state_version = UART_STATE_VERSION,
+};
 
 static void pci_dev_destroy(void *opaque)
 {
 	pci_bus_destroy(opaque);
 }
 
-static const struct vm_dev_ops pci_bus_dev_ops = { .destroy = pci_dev_destroy };
+static int pci_dev_save(void *opaque, struct state_writer *w)
+{
+	return pci_bus_save(opaque, w);
+}
+
+static int pci_dev_restore(void *opaque, struct state_reader *r)
+{
+	return pci_bus_restore(opaque, r);
+}
+
+static const struct vm_dev_ops pci_bus_dev_ops = { .destroy = pci_dev_destroy,
+	.save = pci_dev_save, .restore = pci_dev_restore, .state_version = PCI_BUS_STATE_VERSION,
+};
 
 static void legacy_dev_destroy(void *opaque)
 {
 	legacy_devices_destroy(opaque);
 }
 
-static const struct vm_dev_ops legacy_dev_ops = { .destroy = legacy_dev_destroy };
+static int legacy_dev_save(void *opaque, struct state_writer *w)
+{
+	return legacy_devices_save(opaque, w);
+}
+
+static int legacy_dev_restore(void *opaque, struct state_reader *r)
+{
+	return legacy_devices_restore(opaque, r);
+}
+
+static const struct vm_dev_ops legacy_dev_ops = { .destroy = legacy_dev_destroy,
+	.save = legacy_dev_save, .restore = legacy_dev_restore,
+	.state_version = LEGACY_STATE_VERSION,
+};
 
 static void ged_dev_destroy(void *opaque)
 {
@@ -53,7 +91,19 @@ static void ged_dev_destroy(void *opaque)
 	vm->ged = NULL;
 }
 
-static const struct vm_dev_ops ged_dev_ops = { .destroy = ged_dev_destroy };
+static int ged_dev_save(void *opaque, struct state_writer *w)
+{
+	return ged_save(((struct vm *)opaque)->ged, w);
+}
+
+static int ged_dev_restore(void *opaque, struct state_reader *r)
+{
+	return ged_restore(((struct vm *)opaque)->ged, r);
+}
+
+static const struct vm_dev_ops ged_dev_ops = { .destroy = ged_dev_destroy,
+	.save = ged_dev_save, .restore = ged_dev_restore, .state_version = GED_STATE_VERSION,
+};
 
 static void testdev_dev_destroy(void *opaque)
 {
@@ -63,7 +113,20 @@ static void testdev_dev_destroy(void *opaque)
 	vm->testdev = NULL;
 }
 
-static const struct vm_dev_ops testdev_dev_ops = { .destroy = testdev_dev_destroy };
+static int testdev_dev_save(void *opaque, struct state_writer *w)
+{
+	return testdev_save(((struct vm *)opaque)->testdev, w);
+}
+
+static int testdev_dev_restore(void *opaque, struct state_reader *r)
+{
+	return testdev_restore(((struct vm *)opaque)->testdev, r);
+}
+
+static const struct vm_dev_ops testdev_dev_ops = { .destroy = testdev_dev_destroy,
+	.save = testdev_dev_save, .restore = testdev_dev_restore,
+	.state_version = TESTDEV_STATE_VERSION,
+};
 
 static int blk_dev_pause(void *opaque)
 {
@@ -80,10 +143,23 @@ static void blk_dev_destroy(void *opaque)
 	virtio_blk_destroy(opaque);
 }
 
+static int blk_dev_save(void *opaque, struct state_writer *w)
+{
+	return virtio_blk_save(opaque, w);
+}
+
+static int blk_dev_restore(void *opaque, struct state_reader *r)
+{
+	return virtio_blk_restore(opaque, r);
+}
+
 static const struct vm_dev_ops blk_dev_ops = {
 	.pause = blk_dev_pause,
 	.resume = blk_dev_resume,
 	.destroy = blk_dev_destroy,
+	.save = blk_dev_save,
+	.restore = blk_dev_restore,
+	.state_version = VIRTIO_BLK_STATE_VERSION,
 };
 
 /* pause: the I/O threads stop (vhost's rings taken back); resume starts them */
@@ -108,10 +184,23 @@ static void net_dev_destroy(void *opaque)
 	virtio_net_destroy(opaque);
 }
 
+static int net_dev_save(void *opaque, struct state_writer *w)
+{
+	return virtio_net_save(opaque, w);
+}
+
+static int net_dev_restore(void *opaque, struct state_reader *r)
+{
+	return virtio_net_restore(opaque, r);
+}
+
 static const struct vm_dev_ops net_dev_ops = {
 	.pause = net_dev_pause,
 	.resume = net_dev_resume,
 	.destroy = net_dev_destroy,
+	.save = net_dev_save,
+	.restore = net_dev_restore,
+	.state_version = VIRTIO_NET_STATE_VERSION,
 };
 
 /* Adds a created device; if the list is full, destroys it. */

@@ -22,6 +22,7 @@
 #include "legacy.h"
 #include "log.h"
 #include "mem/layout.h"
+#include "state/stream.h"
 #include "vm_port.h"
 
 #define SLP_EN			0x20
@@ -152,4 +153,36 @@ void acpi_pm_unregister(struct acpi_pm *pm)
 	bus_unregister(pm->port->pio_bus, PORT_POST, pm);
 	bus_unregister(pm->port->pio_bus, PORT_ACPI_SLEEP, pm);
 	pthread_mutex_destroy(&pm->lock);
+}
+
+/* ---- state ---- */
+
+int acpi_pm_save(struct acpi_pm *pm, struct state_writer *w)
+{
+	pthread_mutex_lock(&pm->lock);
+	state_put_u8(w, pm->sleep_ctl);
+	state_put_u8(w, pm->sleep_sts);
+	pthread_mutex_unlock(&pm->lock);
+	return w->error;
+}
+
+int acpi_pm_restore(struct acpi_pm *pm, struct state_reader *r)
+{
+	uint8_t ctl, sts;
+	int ret;
+
+	ret = state_get_u8(r, &ctl);
+	if (!ret)
+		ret = state_get_u8(r, &sts);
+	if (ret)
+		return ret;
+	if (ctl & SLP_EN)
+		return state_reader_fail(r, "acpi-pm: sleep control 0x%02x has SLP_EN set (write-only)", ctl);
+	if (sts & ~WAK_STS)
+		return state_reader_fail(r, "acpi-pm: sleep status 0x%02x has bits other than WAK_STS", sts);
+	pthread_mutex_lock(&pm->lock);
+	pm->sleep_ctl = ctl;
+	pm->sleep_sts = sts;
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "legacy.h"
 #include "mem/layout.h"
+#include "state/stream.h"
 #include "vm_port.h"
 
 #define FW_CFG_SIGNATURE	0x0000
@@ -120,4 +121,39 @@ void fwcfg_unregister(struct fwcfg *f)
 {
 	bus_unregister(f->port->pio_bus, PORT_FW_CFG, f);
 	pthread_mutex_destroy(&f->lock);
+}
+
+/* ---- state: the selector and the read position; the item is rebuilt from the key ---- */
+
+int fwcfg_save(struct fwcfg *f, struct state_writer *w)
+{
+	pthread_mutex_lock(&f->lock);
+	state_put_u16(w, f->key);
+	state_put_u32(w, f->offset);
+	pthread_mutex_unlock(&f->lock);
+	return w->error;
+}
+
+int fwcfg_restore(struct fwcfg *f, struct state_reader *r)
+{
+	uint16_t key;
+	uint32_t offset;
+	int ret;
+
+	ret = state_get_u16(r, &key);
+	if (!ret)
+		ret = state_get_u32(r, &offset);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&f->lock);
+	fwcfg_select(f, key);
+	if (offset > f->len) {
+		fwcfg_select(f, FW_CFG_SIGNATURE);
+		pthread_mutex_unlock(&f->lock);
+		return state_reader_fail(r, "fw_cfg: offset %u past the end of item 0x%04x (%u bytes)",
+					 offset, key, f->len);
+	}
+	f->offset = offset;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
 }

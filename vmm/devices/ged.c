@@ -11,6 +11,7 @@
 #include "ged.h"
 #include "log.h"
 #include "mem/layout.h"
+#include "state/stream.h"
 #include "vm_port.h"
 
 static void ged_read(void *opaque, uint64_t offset, void *data, unsigned int len)
@@ -75,4 +76,29 @@ void ged_destroy(struct ged *g)
 	bus_unregister(g->port->pio_bus, PORT_GED, g);
 	pthread_mutex_destroy(&g->lock);
 	free(g);
+}
+
+int ged_save(struct ged *g, struct state_writer *w)
+{
+	pthread_mutex_lock(&g->lock);
+	state_put_u8(w, g->pending);
+	pthread_mutex_unlock(&g->lock);
+	return w->error;
+}
+
+int ged_restore(struct ged *g, struct state_reader *r)
+{
+	uint8_t pending;
+	int ret = state_get_u8(r, &pending);
+
+	if (ret)
+		return ret;
+	if (pending & ~GED_EVT_ALL)
+		return state_reader_fail(r, "acpi-ged: pending events 0x%02x include unknown ones",
+					 pending);
+	/* the edge that announced them went to the irqchip, whose state is the VM's */
+	pthread_mutex_lock(&g->lock);
+	g->pending = pending;
+	pthread_mutex_unlock(&g->lock);
+	return 0;
 }

@@ -18,6 +18,11 @@
 struct vm_port;
 
 #define GED_EVT_POWER_BUTTON	0x01
+#define GED_EVT_ALL		GED_EVT_POWER_BUTTON
+#define GED_STATE_VERSION	1
+
+struct state_writer;
+struct state_reader;
 
 struct ged {
 	const struct vm_port *port;
@@ -30,5 +35,8 @@ int ged_create(const struct vm_port *port, struct ged **out);
 void ged_destroy(struct ged *g);
 /* Latches the event bits and pulses GSI_GED.  0 or -errno. */
 int ged_raise(struct ged *g, uint8_t events);
+/* State: the pending event byte (restore refuses unknown bits).  0 or -errno. */
+int ged_save(struct ged *g, struct state_writer *w);
+int ged_restore(struct ged *g, struct state_reader *r);
 
 #endif

@@ -17,6 +17,7 @@
 #include "legacy.h"
 #include "log.h"
 #include "mem/layout.h"
+#include "state/stream.h"
 #include "vm_port.h"
 
 #define STS_OBF		0x01	/* output buffer full */
@@ -250,4 +251,97 @@ void i8042_unregister(struct i8042 *k)
 	bus_unregister(k->port->pio_bus, PORT_I8042_CMD, k);
 	bus_unregister(k->port->pio_bus, PORT_I8042_DATA, k);
 	pthread_mutex_destroy(&k->lock);
+}
+
+/* ---- state ---- */
+
+#define STS_SAVED	(STS_SYS | STS_CMD)
+
+static bool pending_ok(uint8_t cmd)
+{
+	return !cmd || (cmd >= 0x60 && cmd <= 0x7f) || (cmd >= 0xd1 && cmd <= 0xd4);
+}
+
+int i8042_save(struct i8042 *k, struct state_writer *w)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&k->lock);
+	state_put_u8(w, k->ctr);
+	state_put_bytes(w, k->ram, sizeof(k->ram));
+	state_put_u8(w, k->status);
+	state_put_u8(w, k->outport);
+	state_put_u8(w, k->pending);
+	state_put_u8(w, k->last_out);
+	state_put_u8(w, k->last_aux);
+	state_put_u8(w, (uint8_t)k->ocount);
+	for (i = 0; i < k->ocount; i++) {
+		unsigned int j = (k->ohead + i) % I8042_OBUF_SIZE;
+
+		state_put_u8(w, k->obuf[j]);
+		state_put_u8(w, k->obuf_aux[j]);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return w->error;
+}
+
+int i8042_restore(struct i8042 *k, struct state_reader *r)
+{
+	uint8_t ctr, ram[32], status, outport, pending, last_out, last_aux, count;
+	uint8_t obuf[I8042_OBUF_SIZE], aux[I8042_OBUF_SIZE];
+	unsigned int i;
+	int ret;
+
+	ret = state_get_u8(r, &ctr);
+	if (!ret)
+		ret = state_get_bytes(r, ram, sizeof(ram));
+	if (!ret)
+		ret = state_get_u8(r, &status);
+	if (!ret)
+		ret = state_get_u8(r, &outport);
+	if (!ret)
+		ret = state_get_u8(r, &pending);
+	if (!ret)
+		ret = state_get_u8(r, &last_out);
+	if (!ret)
+		ret = state_get_u8(r, &last_aux);
+	if (!ret)
+		ret = state_get_u8(r, &count);
+	if (ret)
+		return ret;
+	if (status & ~STS_SAVED)
+		return state_reader_fail(r, "i8042: status 0x%02x has bits other than SYS and CMD", status);
+	if (!pending_ok(pending))
+		return state_reader_fail(r, "i8042: pending command 0x%02x takes no data byte", pending);
+	if (last_aux > 1)
+		return state_reader_fail(r, "i8042: last_aux %u is not 0 or 1", last_aux);
+	if (count > I8042_OBUF_SIZE)
+		return state_reader_fail(r, "i8042: %u bytes in the output buffer (at most %u)",
+					 count, I8042_OBUF_SIZE);
+	for (i = 0; i < count; i++) {
+		ret = state_get_u8(r, &obuf[i]);
+		if (!ret)
+			ret = state_get_u8(r, &aux[i]);
+		if (ret)
+			return ret;
+		if (aux[i] > 1)
+			return state_reader_fail(r, "i8042: output byte %u: aux flag %u is not 0 or 1",
+						 i, aux[i]);
+	}
+	pthread_mutex_lock(&k->lock);
+	k->ctr = ctr;
+	memcpy(k->ram, ram, sizeof(ram));
+	k->status = status;
+	k->outport = outport;
+	k->pending = pending;
+	k->last_out = last_out;
+	k->last_aux = last_aux;
+	k->ohead = 0;
+	k->ocount = count;
+	for (i = 0; i < count; i++) {
+		k->obuf[i] = obuf[i];
+		k->obuf_aux[i] = aux[i];
+	}
+	pthread_mutex_unlock(&k->lock);
+	return 0;
 }

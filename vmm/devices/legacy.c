@@ -76,3 +76,37 @@ void legacy_devices_destroy(struct vm *vm)
 	free(ld);
 	vm->legacy = NULL;
 }
+
+/*
+ * State: i8042, RTC, fw_cfg, ACPI PM in that order (debug-exit and pvpanic
+ * have none: they act on the write itself).
+ */
+int legacy_devices_save(struct vm *vm, struct state_writer *w)
+{
+	struct legacy_devices *ld = vm->legacy;
+	int ret;
+
+	ret = i8042_save(&ld->i8042, w);
+	if (!ret)
+		ret = rtc_save(&ld->rtc, w);
+	if (!ret)
+		ret = fwcfg_save(&ld->fwcfg, w);
+	if (!ret)
+		ret = acpi_pm_save(&ld->pm, w);
+	return ret;
+}
+
+int legacy_devices_restore(struct vm *vm, struct state_reader *r)
+{
+	struct legacy_devices *ld = vm->legacy;
+	int ret;
+
+	ret = i8042_restore(&ld->i8042, r);
+	if (!ret)
+		ret = rtc_restore(&ld->rtc, r);
+	if (!ret)
+		ret = fwcfg_restore(&ld->fwcfg, r);
+	if (!ret)
+		ret = acpi_pm_restore(&ld->pm, r);
+	return ret;
+}

@@ -23,11 +23,22 @@
 
 struct vm;
 struct vm_port;
+struct state_writer;
+struct state_reader;
 
 /* Creates every device below, sets vm->legacy, registers on vm->pio_bus. 0 or -errno. */
 int legacy_devices_create(struct vm *vm);
 /* Unregisters and frees vm->legacy (NULL is fine). */
 void legacy_devices_destroy(struct vm *vm);
+
+/*
+ * State of every legacy device, one payload (docs/devices.md, "Device
+ * state"): LEGACY_STATE_VERSION.  Restore checks every value and applies
+ * each device's part only when that part is good.  0 or -errno.
+ */
+#define LEGACY_STATE_VERSION	1
+int legacy_devices_save(struct vm *vm, struct state_writer *w);
+int legacy_devices_restore(struct vm *vm, struct state_reader *r);
 
 /* ---- per-device state, one file each; exposed for unit tests ---- */
 
@@ -50,6 +61,8 @@ struct i8042 {
 
 int i8042_register(struct i8042 *k, const struct vm_port *port);
 void i8042_unregister(struct i8042 *k);
+int i8042_save(struct i8042 *k, struct state_writer *w);
+int i8042_restore(struct i8042 *k, struct state_reader *r);
 
 #define RTC_CMOS_SIZE	128
 
@@ -62,6 +75,8 @@ struct rtc {
 
 int rtc_register(struct rtc *r, const struct vm_port *port);
 void rtc_unregister(struct rtc *r);
+int rtc_save(struct rtc *r, struct state_writer *w);
+int rtc_restore(struct rtc *r, struct state_reader *rd);
 
 #define FWCFG_ITEM_MAX	16
 
@@ -76,6 +91,8 @@ struct fwcfg {
 
 int fwcfg_register(struct fwcfg *f, const struct vm_port *port);
 void fwcfg_unregister(struct fwcfg *f);
+int fwcfg_save(struct fwcfg *f, struct state_writer *w);
+int fwcfg_restore(struct fwcfg *f, struct state_reader *r);
 
 /* Stateless: opaque is the port. */
 int debug_exit_register(const struct vm_port *port);
@@ -94,6 +111,8 @@ struct acpi_pm {
 /* Sleep registers, port 0x80 sink and (if free) the 0xcf9 reset register. */
 int acpi_pm_register(struct acpi_pm *pm, const struct vm_port *port);
 void acpi_pm_unregister(struct acpi_pm *pm);
+int acpi_pm_save(struct acpi_pm *pm, struct state_writer *w);
+int acpi_pm_restore(struct acpi_pm *pm, struct state_reader *r);
 
 struct legacy_devices {
 	struct i8042 i8042;

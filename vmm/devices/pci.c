@@ -25,6 +25,7 @@
 #include "log.h"
 #include "mem/layout.h"
 #include "pci.h"
+#include "state/stream.h"
 #include "vm.h"
 
 #define PCI_COMMAND		0x04
@@ -386,4 +387,80 @@ void pci_set_irq(struct pci_dev *dev, int level)
 {
 	if (dev->vm)
 		vm_irq_line(dev->vm, dev->gsi, level);
+}
+
+/* ---- state (docs/devices.md, "Device state") ---- */
+
+void pci_dev_save_cfg(struct pci_dev *dev, struct state_writer *w)
+{
+	pthread_mutex_lock(&dev->cfg_lock);
+	state_put_bytes(w, dev->cfg, PCI_CFG_SIZE);
+	pthread_mutex_unlock(&dev->cfg_lock);
+}
+
+int pci_dev_restore_cfg(struct pci_dev *dev, struct state_reader *r)
+{
+	uint8_t saved[PCI_CFG_SIZE];
+	unsigned int i;
+	int ret;
+
+	ret = state_get_bytes(r, saved, sizeof(saved));
+	if (ret)
+		return ret;
+	/* what the guest cannot write must be what this vmm built: same device, same config */
+	for (i = 0; i < PCI_CFG_SIZE; i++)
+		if ((saved[i] ^ dev->cfg[i]) & ~dev->wmask[i])
+			return state_reader_fail(r, "pci %s: config byte 0x%02x is 0x%02x, this device has 0x%02x there (a different device or configuration?)",
+						 dev->name, i, saved[i], dev->cfg[i]);
+	pthread_mutex_lock(&dev->cfg_lock);
+	for (i = 0; i < PCI_CFG_SIZE; i++)
+		dev->cfg[i] = (uint8_t)((dev->cfg[i] & ~dev->wmask[i]) | (saved[i] & dev->wmask[i]));
+	/* BARs follow, checked as a guest write would be (outside RAM, no overlap) */
+	if (dev->vm && dev->vm->pci)
+		pci_update_bars(dev->vm->pci, dev);
+	pthread_mutex_unlock(&dev->cfg_lock);
+	return 0;
+}
+
+int pci_bus_save(struct vm *vm, struct state_writer *w)
+{
+	struct pci_bus *pb = vm->pci;
+	unsigned int slot;
+
+	pthread_mutex_lock(&pb->lock);
+	state_put_u32(w, pb->config_address);
+	for (slot = 0; slot < PCI_MAX_SLOTS; slot++)
+		state_put_u32(w, pb->slots[slot] ? cfg_get32(pb->slots[slot], 0) : 0);
+	pthread_mutex_unlock(&pb->lock);
+	pci_dev_save_cfg(&pb->host_bridge, w);
+	return w->error;
+}
+
+int pci_bus_restore(struct vm *vm, struct state_reader *r)
+{
+	struct pci_bus *pb = vm->pci;
+	uint32_t addr, id, here;
+	unsigned int slot;
+	int ret;
+
+	ret = state_get_u32(r, &addr);
+	if (ret)
+		return ret;
+	for (slot = 0; slot < PCI_MAX_SLOTS; slot++) {
+		ret = state_get_u32(r, &id);
+		if (ret)
+			return ret;
+		here = pb->slots[slot] ? cfg_get32(pb->slots[slot], 0) : 0;
+		if (id != here)
+			return state_reader_fail(r, "pci slot %u held %04x:%04x, here %04x:%04x (a different configuration?)",
+						 slot, id & 0xffff, id >> 16, here & 0xffff, here >> 16);
+	}
+	ret = pci_dev_restore_cfg(&pb->host_bridge, r);
+	if (ret)
+		return ret;
+	/* any address value is one the guest could have written */
+	pthread_mutex_lock(&pb->lock);
+	pb->config_address = addr;
+	pthread_mutex_unlock(&pb->lock);
+	return 0;
 }

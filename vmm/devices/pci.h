@@ -88,6 +88,23 @@ int pci_dev_register(struct vm *vm, struct pci_dev *dev);
 int pci_bar_access(struct pci_dev *dev, unsigned int bar, uint64_t off, void *data,
 		   unsigned int len, bool write);
 
+/*
+ * State (docs/devices.md, "Device state").  A function's config space is
+ * saved by its owner inside its own section: 256 bytes.  Restore refuses a
+ * byte whose read-only bits differ from this device's (another device or
+ * configuration), takes the guest-writable bits, and maps the BARs where
+ * they now point (as a guest write would: never over RAM or another BAR).
+ * The bus section: the address register, each slot's vendor/device ID
+ * (must match), the host bridge's config space.  0 or -errno (r says why).
+ */
+#define PCI_BUS_STATE_VERSION	1
+struct state_writer;
+struct state_reader;
+void pci_dev_save_cfg(struct pci_dev *dev, struct state_writer *w);
+int pci_dev_restore_cfg(struct pci_dev *dev, struct state_reader *r);
+int pci_bus_save(struct vm *vm, struct state_writer *w);
+int pci_bus_restore(struct vm *vm, struct state_reader *r);
+
 /* Raise/lower INTA#. */
 void pci_set_irq(struct pci_dev *dev, int level);
 

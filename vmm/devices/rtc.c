@@ -17,6 +17,7 @@
 
 #include "legacy.h"
 #include "mem/layout.h"
+#include "state/stream.h"
 #include "vm_port.h"
 
 #define RTC_SECONDS		0x00
@@ -232,4 +233,36 @@ void rtc_unregister(struct rtc *r)
 {
 	bus_unregister(r->port->pio_bus, PORT_RTC, r);
 	pthread_mutex_destroy(&r->lock);
+}
+
+/* ---- state: the index register and all 128 bytes (the time is the host's) ---- */
+
+int rtc_save(struct rtc *r, struct state_writer *w)
+{
+	pthread_mutex_lock(&r->lock);
+	state_put_u8(w, r->index);
+	state_put_bytes(w, r->cmos, sizeof(r->cmos));
+	pthread_mutex_unlock(&r->lock);
+	return w->error;
+}
+
+int rtc_restore(struct rtc *r, struct state_reader *rd)
+{
+	uint8_t index, cmos[RTC_CMOS_SIZE];
+	int ret;
+
+	ret = state_get_u8(rd, &index);
+	if (!ret)
+		ret = state_get_bytes(rd, cmos, sizeof(cmos));
+	if (ret)
+		return ret;
+	if (index >= RTC_CMOS_SIZE)
+		return state_reader_fail(rd, "rtc: index register 0x%02x (at most 0x7f)", index);
+	if (cmos[RTC_REG_A] & REG_A_UIP)
+		return state_reader_fail(rd, "rtc: register A 0x%02x has UIP set", cmos[RTC_REG_A]);
+	pthread_mutex_lock(&r->lock);
+	r->index = index;
+	memcpy(r->cmos, cmos, sizeof(cmos));
+	pthread_mutex_unlock(&r->lock);
+	return 0;
 }

@@ -13,6 +13,7 @@
 #include "devices/bus.h"
 #include "devices/testdev.h"
 #include "log.h"
+#include "state/stream.h"
 #include "devices/vm_port.h"
 
 #define IOPORT_LEN	4
@@ -77,6 +78,10 @@ static void irq_write(void *opaque, uint64_t offset, const void *data, unsigned 
 	if (len != 1 || offset >= TESTDEV_IRQ_LINES)
 		return;
 	ret = port_irq_line(t->port, (unsigned int)offset, *(const uint8_t *)data != 0);
+	if (!ret && *(const uint8_t *)data)
+		__atomic_fetch_or(&t->irq_levels, 1u << offset, __ATOMIC_RELAXED);
+	else if (!ret)
+		__atomic_fetch_and(&t->irq_levels, ~(1u << offset), __ATOMIC_RELAXED);
 	if (ret)
 		log_debug("pc-testdev: setting GSI %u failed: %s", (unsigned int)offset, strerror(-ret));
 }
@@ -168,4 +173,47 @@ void testdev_destroy(struct testdev *t)
 	unregister_all(t->port, t);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
+}
+
+/* ---- state: scratch register, scratch memory, the IRQ lines it holds up ---- */
+
+int testdev_save(struct testdev *t, struct state_writer *w)
+{
+	pthread_mutex_lock(&t->lock);
+	state_put_u32(w, t->ioport_data);
+	state_put_u32(w, __atomic_load_n(&t->irq_levels, __ATOMIC_RELAXED));
+	state_put_bytes(w, t->iomem, TESTDEV_IOMEM_LEN);
+	pthread_mutex_unlock(&t->lock);
+	return w->error;
+}
+
+int testdev_restore(struct testdev *t, struct state_reader *r)
+{
+	uint32_t data, levels;
+	unsigned int i;
+	int ret;
+
+	ret = state_get_u32(r, &data);
+	if (!ret)
+		ret = state_get_u32(r, &levels);
+	if (ret)
+		return ret;
+	if (levels >> TESTDEV_IRQ_LINES)
+		return state_reader_fail(r, "pc-testdev: IRQ line levels 0x%x: only %u lines", levels,
+					 TESTDEV_IRQ_LINES);
+	if (state_remaining(r) < TESTDEV_IOMEM_LEN)
+		return state_reader_fail(r, "pc-testdev: scratch memory cut short (%zu of %u bytes)",
+					 state_remaining(r), TESTDEV_IOMEM_LEN);
+	pthread_mutex_lock(&t->lock);
+	ret = state_get_bytes(r, t->iomem, TESTDEV_IOMEM_LEN);
+	t->ioport_data = data;
+	pthread_mutex_unlock(&t->lock);
+	if (ret)
+		return ret;
+	/* lines the guest held up stay up (KVM's line levels are not in the irqchip state) */
+	for (i = 0; i < TESTDEV_IRQ_LINES; i++)
+		if (levels & (1u << i))
+			port_irq_line(t->port, i, 1);
+	__atomic_store_n(&t->irq_levels, levels, __ATOMIC_RELAXED);
+	return 0;
 }

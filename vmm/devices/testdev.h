@@ -33,12 +33,17 @@
 #define TESTDEV_IOMEM		0xff000000ULL
 #define TESTDEV_IOMEM_LEN	0x10000u
 
+#define TESTDEV_STATE_VERSION	1
+
 struct vm_port;
+struct state_writer;
+struct state_reader;
 
 struct testdev {
 	const struct vm_port *port;
 	pthread_mutex_t lock;
 	uint32_t ioport_data;
+	uint32_t irq_levels;		/* atomic: lines set to 1, bit n = GSI n */
 	uint8_t iomem[TESTDEV_IOMEM_LEN];
 };
 
@@ -46,5 +51,11 @@ struct testdev {
 int testdev_create(const struct vm_port *p, struct testdev **out);
 /* Unregisters and frees it (NULL is fine). */
 void testdev_destroy(struct testdev *t);
+/*
+ * State: the scratch register, the IRQ lines held at 1 (raised again on
+ * restore), the 64 KiB scratch memory.  0 or -errno.
+ */
+int testdev_save(struct testdev *t, struct state_writer *w);
+int testdev_restore(struct testdev *t, struct state_reader *r);
 
 #endif

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "state/stream.h"
 #include "uart.h"
 #include "vm_port.h"
 
@@ -481,4 +482,97 @@ void uart_set_rx_notify(struct uart *u, int eventfd)
 	pthread_mutex_lock(&u->lock);
 	u->rx_notify_fd = eventfd;
 	pthread_mutex_unlock(&u->lock);
+}
+
+/* ---- state (docs/devices.md, "Device state") ---- */
+
+int uart_save(struct uart *u, struct state_writer *w)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&u->lock);
+	state_put_u8(w, u->ier);
+	state_put_u8(w, u->lcr);
+	state_put_u8(w, u->mcr);
+	state_put_u8(w, u->msr);
+	state_put_u8(w, u->scr);
+	state_put_u8(w, u->fcr);
+	state_put_u16(w, u->divisor);
+	state_put_u8(w, u->thr_ipending);
+	state_put_u32(w, u->rx_count);
+	for (i = 0; i < u->rx_count; i++)
+		state_put_u8(w, u->rx[(u->rx_head + i) % UART_RX_RING]);
+	pthread_mutex_unlock(&u->lock);
+	return w->error;
+}
+
+/* The modem status lines (MSR bits 7:4) that MCR implies, as uart_update_msr() sets them. */
+static uint8_t msr_lines(uint8_t mcr)
+{
+	struct uart tmp = { .mcr = mcr };
+
+	uart_update_msr(&tmp);
+	return tmp.msr & ~MSR_DELTA;
+}
+
+int uart_restore(struct uart *u, struct state_reader *r)
+{
+	uint8_t ier, lcr, mcr, msr, scr, fcr, thr;
+	uint16_t divisor;
+	uint32_t count;
+	int ret;
+
+	ret = state_get_u8(r, &ier);
+	if (!ret)
+		ret = state_get_u8(r, &lcr);
+	if (!ret)
+		ret = state_get_u8(r, &mcr);
+	if (!ret)
+		ret = state_get_u8(r, &msr);
+	if (!ret)
+		ret = state_get_u8(r, &scr);
+	if (!ret)
+		ret = state_get_u8(r, &fcr);
+	if (!ret)
+		ret = state_get_u16(r, &divisor);
+	if (!ret)
+		ret = state_get_u8(r, &thr);
+	if (!ret)
+		ret = state_get_u32(r, &count);
+	if (ret)
+		return ret;
+	if (ier & ~0x0f)
+		return state_reader_fail(r, "uart: IER 0x%02x has bits above the low nibble", ier);
+	if (mcr & ~MCR_MASK)
+		return state_reader_fail(r, "uart: MCR 0x%02x has bits above 0x%02x", mcr, MCR_MASK);
+	if ((msr & ~MSR_DELTA) != msr_lines(mcr))
+		return state_reader_fail(r, "uart: MSR 0x%02x does not match MCR 0x%02x", msr, mcr);
+	if ((fcr & (FCR_CLEAR_RX | FCR_CLEAR_TX)) || (fcr && !(fcr & FCR_ENABLE)))
+		return state_reader_fail(r, "uart: FCR 0x%02x is not a state the FIFO control keeps", fcr);
+	if (thr > 1)
+		return state_reader_fail(r, "uart: thr_ipending %u is not 0 or 1", thr);
+	if (count > UART_RX_RING)
+		return state_reader_fail(r, "uart: %u bytes of receive FIFO (at most %u)", count,
+					 UART_RX_RING);
+	if (state_remaining(r) < count)
+		return state_reader_fail(r, "uart: receive FIFO of %u bytes, %zu left in the section",
+					 count, state_remaining(r));
+	pthread_mutex_lock(&u->lock);
+	/* count bytes are there: cannot fail now */
+	ret = state_get_bytes(r, u->rx, count);
+	u->rx_head = 0;
+	u->rx_count = ret ? 0 : count;
+	u->rx_was_full = false;
+	u->ier = ier;
+	u->lcr = lcr;
+	u->mcr = mcr;
+	u->msr = msr;
+	u->scr = scr;
+	u->fcr = fcr;
+	u->divisor = divisor;
+	u->thr_ipending = thr;
+	/* drive the line as the restored registers say (the irqchip's own state is the VM's) */
+	uart_update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+	return ret;
 }

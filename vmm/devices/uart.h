@@ -23,6 +23,8 @@
 
 struct vm_port;
 struct uart;
+struct state_writer;
+struct state_reader;
 
 /*
  * Creates the UART and registers ports [port, port+8) on vp->pio_bus.
@@ -43,5 +45,15 @@ size_t uart_rx_room(struct uart *u);
  * was full (uart_receive could not take everything).  -1 disables.
  */
 void uart_set_rx_notify(struct uart *u, int eventfd);
+
+/*
+ * State (docs/devices.md, "Device state"), UART_STATE_VERSION: every
+ * register, THRE pending, the receive FIFO's bytes in order.  Restore
+ * checks each value against what the register model can hold, then
+ * drives the interrupt line to match.  0 or -errno (r names the field).
+ */
+#define UART_STATE_VERSION	1
+int uart_save(struct uart *u, struct state_writer *w);
+int uart_restore(struct uart *u, struct state_reader *r);
 
 #endif

@@ -53,6 +53,21 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, size_t l
  */
 void gm_mark_dirty(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
+/*
+ * Is vmm's dirty log on for any region?  Cheap (a few pointer loads): write
+ * paths that would need work to find what they wrote (a virtqueue chain's
+ * writable buffers) test it first and do nothing while migration is off.
+ */
+static inline int gm_dirty_logging(const struct guest_mem *gm)
+{
+	unsigned int i;
+
+	for (i = 0; i < gm->nr_regions && i < GM_MAX_REGIONS; i++)
+		if (__atomic_load_n(&gm->dirty[i], __ATOMIC_RELAXED))
+			return 1;
+	return 0;
+}
+
 /* Highest guest-physical address + 1 of any RAM region. */
 uint64_t gm_end(const struct guest_mem *gm);
 

@@ -87,6 +87,18 @@ int virtio_blk_pause(struct virtio_pci_dev *d);
 void virtio_blk_resume(struct virtio_pci_dev *d);
 
 /*
+ * State (virtio_blk_state.c, docs/devices.md "Device state"): the transport,
+ * every queue's indices, capacity / read-only / queue count (must match on
+ * restore).  Save needs the device paused: -EBUSY if a queue still runs or
+ * holds a request.  Restore restarts the queues the driver had running.
+ */
+#define VIRTIO_BLK_STATE_VERSION	1
+struct state_writer;
+struct state_reader;
+int virtio_blk_save(struct virtio_pci_dev *d, struct state_writer *w);
+int virtio_blk_restore(struct virtio_pci_dev *d, struct state_reader *r);
+
+/*
  * Without the PCI transport: opens the image and fills config and features
  * (nr_queues from o->num_queues or vm->nr_vcpus).  0 or -errno.
  */

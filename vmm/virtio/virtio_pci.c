@@ -77,7 +77,7 @@ static void ioevents_register(struct virtio_pci_dev *t)
 }
 
 /* lock held.  Device reset: back to the power-on state. */
-static void vpci_reset(struct virtio_pci_dev *t)
+void vpci_reset(struct virtio_pci_dev *t)
 {
 	unsigned int q;
 
@@ -99,7 +99,8 @@ static void vpci_reset(struct virtio_pci_dev *t)
 	__atomic_store_n(&t->status, 0, __ATOMIC_RELEASE);
 }
 
-static int vpci_activate(struct virtio_pci_dev *t)
+/* lock held */
+int vpci_activate(struct virtio_pci_dev *t)
 {
 	unsigned int q;
 	int ret;

@@ -106,6 +106,41 @@ void virtio_pci_set_needs_reset(struct virtio_pci_dev *t);
 /* Current status byte (for tests and logs). */
 uint8_t virtio_pci_status(struct virtio_pci_dev *t);
 
+/*
+ * State (docs/devices.md, "Device state"): the transport (status,
+ * features, selectors, every queue and its vector, ISR, the MSI-X table and
+ * PBA, then the function's PCI config space), followed by what the device
+ * itself saves.  Save needs the device paused (no request in flight: a
+ * queue with one is refused, -EBUSY).  Restore, into a device created from
+ * the same configuration: every value is checked first (ranges, feature
+ * bits against what this device offers, queue rings through the guest
+ * memory accessor), then applied; ds->restore reads the device's part;
+ * then, if the driver had the device running, it is activated again as a
+ * DRIVER_OK write would (ioeventfds, I/O threads), carrying on from the
+ * saved ring indices, and ds->restored runs.  Guest memory must already be
+ * restored.  MSI routes and irqfds come back on first use.  0 or -errno,
+ * the reader saying which field was wrong.
+ */
+#define VPCI_STATE_VERSION	1
+struct state_writer;
+struct state_reader;
+/* Any op may be NULL; ctx is virtio_pci_restore()'s, for the device's own use. */
+struct virtio_dev_state {
+	int (*save)(void *dev, struct state_writer *w);
+	/* reads and applies the device's part, before activation */
+	int (*restore)(void *dev, struct state_reader *r, void *ctx);
+	/* after activation, when the driver had the device running */
+	int (*restored)(void *dev, void *ctx);
+};
+int virtio_pci_save(struct virtio_pci_dev *t, const struct virtio_dev_state *ds,
+		    struct state_writer *w);
+int virtio_pci_restore(struct virtio_pci_dev *t, const struct virtio_dev_state *ds, void *ctx,
+		       struct state_reader *r);
+
+/* Transport-internal (virtio_pci.c), lock held: back to power-on; DRIVER_OK's activation. */
+void vpci_reset(struct virtio_pci_dev *t);
+int vpci_activate(struct virtio_pci_dev *t);
+
 /* Transport-internal (virtio_pci_irq.c): vectors, MSI-X table, PBA, ISR. */
 int vpci_irq_init(struct virtio_pci_dev *t);
 void vpci_irq_cleanup(struct virtio_pci_dev *t);

@@ -10,10 +10,12 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <linux/virtio_ring.h>
 
+#include "state/stream.h"
 #include "virtqueue.h"
 
 uint64_t virtq_desc_bytes(unsigned int n)
@@ -214,16 +216,64 @@ broken:
 	return -EIO;
 }
 
+/*
+ * Live migration: marks the device-writable buffers of the chain at head
+ * dirty (docs/snapshot.md, "dirty").  The chain is walked again from the
+ * ring, with the same bounds as virtq_pop (a loop or a bad index ends the
+ * walk); a guest that rewrote a chain it handed to the device only makes
+ * us mark the wrong pages of its own memory.  Whole buffers are marked, not
+ * just the bytes reported written: the status byte of a block request sits
+ * at the end of its chain.
+ */
+static void mark_chain(struct virtq *vq, uint16_t head)
+{
+	const struct vring_desc *table = vq->desc;
+	struct vring_desc d;
+	unsigned int i = head, n = vq->size, count = 0;
+	bool indirect = false;
+
+	if (!table || head >= vq->size)
+		return;
+	for (;;) {
+		if (++count > n)
+			return;
+		read_desc(table, i, &d);
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			if (indirect || count != 1 || !vq->indirect || !d.len ||
+			    d.len % sizeof(struct vring_desc) ||
+			    d.len / sizeof(struct vring_desc) > vq->size)
+				return;
+			table = gm_ptr(vq->mem, d.addr, d.len);
+			if (!table)
+				return;
+			n = d.len / sizeof(struct vring_desc);
+			indirect = true;
+			i = 0;
+			count = 0;
+			continue;
+		}
+		if ((d.flags & VRING_DESC_F_WRITE) && d.len)
+			gm_mark_dirty(vq->mem, d.addr, d.len);
+		if (!(d.flags & VRING_DESC_F_NEXT) || d.next >= n)
+			return;
+		i = d.next;
+	}
+}
+
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	struct vring_used_elem *u = &vq->used->ring[vq->used_idx & (vq->size - 1)];
 	struct vring_used_elem val = { .id = htole32(head), .len = htole32(len) };
 
+	if (gm_dirty_logging(vq->mem))
+		mark_chain(vq, head);	/* before the driver may see (and reuse) it */
 	memcpy(u, &val, sizeof(val));
 	if (head < vq->size)
 		vq->in_flight[head / 64] &= ~(1ULL << (head % 64));
 	vq->used_idx++;
 	store16_release(&vq->used->idx, vq->used_idx);
+	/* the element, the index (and the flags and avail_event beside them) */
+	gm_mark_dirty(vq->mem, vq->used_gpa, virtq_used_bytes(vq->size));
 }
 
 void virtq_unpop(struct virtq *vq, unsigned int k)
@@ -263,10 +313,13 @@ bool virtq_enable_notify(struct virtq *vq)
 {
 	if (!vq->avail || vq->broken)
 		return false;
-	if (vq->event_idx)
+	if (vq->event_idx) {
 		store16(&vq->used->ring[vq->size], vq->last_avail_idx);	/* avail_event */
-	else
+		gm_mark_dirty(vq->mem, vq->used_gpa + virtq_used_bytes(vq->size) - 2, 2);
+	} else {
 		store16(&vq->used->flags, 0);
+		gm_mark_dirty(vq->mem, vq->used_gpa, 2);
+	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return load16(&vq->avail->idx) != vq->last_avail_idx;
 }
@@ -276,4 +329,99 @@ void virtq_disable_notify(struct virtq *vq)
 	if (!vq->used || vq->event_idx)
 		return;
 	store16(&vq->used->flags, VRING_USED_F_NO_NOTIFY);
+	gm_mark_dirty(vq->mem, vq->used_gpa, 2);
+}
+
+bool virtq_idle(const struct virtq *vq)
+{
+	unsigned int i;
+
+	for (i = 0; i < VIRTQ_MAX_SIZE / 64; i++)
+		if (vq->in_flight[i])
+			return false;
+	return true;
+}
+
+int virtq_save(const struct virtq *vq, struct state_writer *w)
+{
+	if (!vq->broken && !virtq_idle(vq)) {
+		/* the device's pause must have completed every popped chain (a
+		 * broken queue never completes its: it waits for a reset) */
+		if (!w->error) {
+			w->error = -EBUSY;
+			snprintf(w->err, sizeof(w->err),
+				 "%s: a virtqueue still has requests in flight (the device was not drained)",
+				 w->what);
+		}
+		return -EBUSY;
+	}
+	state_put_u16(w, vq->size);
+	state_put_u8(w, vq->ready);
+	state_put_u64(w, vq->desc_gpa);
+	state_put_u64(w, vq->avail_gpa);
+	state_put_u64(w, vq->used_gpa);
+	state_put_u16(w, vq->last_avail_idx);
+	state_put_u16(w, vq->used_idx);
+	state_put_u16(w, vq->signalled_used);
+	state_put_u8(w, vq->signalled_valid);
+	state_put_u8(w, vq->broken);
+	return w->error;
+}
+
+static int get_bool(struct state_reader *r, bool *v, const char *what, unsigned int q)
+{
+	uint8_t b;
+	int ret = state_get_u8(r, &b);
+
+	if (ret)
+		return ret;
+	if (b > 1)
+		return state_reader_fail(r, "queue %u: %s %u is not 0 or 1", q, what, b);
+	*v = b;
+	return 0;
+}
+
+int virtq_restore(struct virtq *vq, struct state_reader *r, unsigned int q,
+		  unsigned int max_size)
+{
+	struct virtq v;
+	int ret;
+
+	memset(&v, 0, sizeof(v));
+	v.mem = vq->mem;
+	ret = state_get_u16(r, &v.size);
+	if (!ret)
+		ret = get_bool(r, &v.ready, "ready", q);
+	if (!ret)
+		ret = state_get_u64(r, &v.desc_gpa);
+	if (!ret)
+		ret = state_get_u64(r, &v.avail_gpa);
+	if (!ret)
+		ret = state_get_u64(r, &v.used_gpa);
+	if (!ret)
+		ret = state_get_u16(r, &v.last_avail_idx);
+	if (!ret)
+		ret = state_get_u16(r, &v.used_idx);
+	if (!ret)
+		ret = state_get_u16(r, &v.signalled_used);
+	if (!ret)
+		ret = get_bool(r, &v.signalled_valid, "signalled_valid", q);
+	if (!ret)
+		ret = get_bool(r, &v.broken, "broken", q);
+	if (ret)
+		return ret;
+	if (!v.size || v.size > max_size || (v.size & (v.size - 1)))
+		return state_reader_fail(r, "queue %u: size %u (a power of two up to %u)", q,
+					 v.size, max_size);
+	if (v.ready) {
+		ret = virtq_map(&v);
+		if (ret)
+			return state_reader_fail(r, "queue %u: ring (desc 0x%llx avail 0x%llx used 0x%llx, size %u) %s",
+						 q, (unsigned long long)v.desc_gpa,
+						 (unsigned long long)v.avail_gpa,
+						 (unsigned long long)v.used_gpa, v.size,
+						 ret == -EFAULT ? "is outside guest RAM" : "is misaligned");
+	}
+	*vq = v;
+	return 0;
 }

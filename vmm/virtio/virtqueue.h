@@ -20,6 +20,8 @@
 
 #define VIRTQ_MAX_SIZE	32768
 
+struct state_writer;
+struct state_reader;
 struct vring_desc;
 struct vring_avail;
 struct vring_used;
@@ -91,7 +93,8 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *e);
 
 /*
  * Puts (head, len) in the used ring and publishes the new used index; the
- * head is no longer in flight.
+ * head is no longer in flight.  With vmm's dirty log on (live migration),
+ * marks the used ring and the chain's device-writable buffers dirty.
  */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 /*
@@ -111,6 +114,24 @@ bool virtq_need_interrupt(struct virtq *vq);
 bool virtq_enable_notify(struct virtq *vq);
 /* While processing: tell the driver kicks are not needed (no-op with EVENT_IDX). */
 void virtq_disable_notify(struct virtq *vq);
+
+/* No head popped and not yet pushed. */
+bool virtq_idle(const struct virtq *vq);
+
+/*
+ * State (docs/devices.md, "Device state"): size, ready, the three ring
+ * addresses, last_avail_idx, used_idx, the interrupt-suppression tracking
+ * and the broken flag.  Save refuses (-EBUSY, message in w) a queue with a
+ * head in flight: the device must be drained (paused) first (a broken
+ * queue is saved as is: it does nothing more until the driver resets it).  Restore
+ * checks everything (size a power of two up to max_size, a ready queue's
+ * rings inside guest RAM through gm_ptr(), flags 0/1) and sets *vq only
+ * when all is good: 0 or -errno with r's message naming queue q.  vq->mem
+ * must be set; event_idx/indirect come from the features at activation.
+ */
+int virtq_save(const struct virtq *vq, struct state_writer *w);
+int virtq_restore(struct virtq *vq, struct state_reader *r, unsigned int q,
+		  unsigned int max_size);
 
 /* The spec's vring_need_event(), exposed for tests. */
 bool virtq_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx);
