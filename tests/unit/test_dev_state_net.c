@@ -82,6 +82,7 @@ Test(dev_state_net, paused_card_comes_back_running, .timeout = 30)
 	struct virtio_pci_dev *a, *b;
 	struct virtio_net *na, *nb;
 	struct state_membuf m;
+	uint16_t idx = htole16(65535);
 	unsigned int q;
 
 	cr_assert_eq(fake_vm_init(&vm_a, RAM), 0);
@@ -110,15 +111,20 @@ Test(dev_state_net, paused_card_comes_back_running, .timeout = 30)
 	cr_assert(na->active && na->pairs[0].running);
 	na->rx_mode[VIRTIO_NET_CTRL_RX_PROMISC] = 1;
 	virtio_net_announce(na);
-	a->vqs[1].last_avail_idx = a->vqs[1].used_idx = 65535;	/* tx queue mid-ring */
 	cr_assert_eq(dsh_save(&m, net_save_fn, a), -EBUSY, "a running card is not saved");
 	state_membuf_free(&m);
 	virtio_net_stop(na);					/* the VM's pause */
+	/* tx queue mid-ring (set while no I/O thread runs: they would take it) */
+	a->vqs[1].last_avail_idx = a->vqs[1].used_idx = 65535;
 	cr_assert_eq(dsh_save(&m, net_save_fn, a), 0, "%s", dsh_err);
 	virtio_net_destroy(a);
 	pci_bus_destroy(&vm_a);
 
 	cr_assert_eq(fake_vm_init(&vm_b, RAM), 0);
+	/* guest memory comes back before the devices: the tx ring's indices too,
+	 * or the restarted I/O thread would see one chain offered and take it */
+	gm_write(&vm_b.mem, 0x15002, &idx, 2);
+	gm_write(&vm_b.mem, 0x16002, &idx, 2);
 	b = new_net(&vm_b, 1, 0xbb);
 	nb = b->dev;
 	cr_assert_eq(dsh_restore(&m, net_restore_fn, b), 0, "%s", dsh_err);
