@@ -136,8 +136,12 @@ struct qcow2 {
 
 /* qcow2_header.c */
 bool qcow2_probe(const uint8_t *buf, size_t len);
+/*
+ * Parses and validates the header.  tolerant (check's open): table offsets
+ * of 0, tables past the end of the file or overlapping each other pass.
+ */
 int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
-		      uint64_t file_size, char *err, size_t errlen);
+		      uint64_t file_size, bool tolerant, char *err, size_t errlen);
 int qcow2_write_header_fields(struct qcow2 *q);
 /* qcow2_refcount.c: entry i of a refcount block (refcount_bits wide); the
  * setter returns the byte range it touched in *boff and *blen. */
