@@ -130,6 +130,26 @@ ckrow l1onrb	g = =	hdr=40:0000000000020000
 # vmm-img reports them missing (exit 2); both rebuilds end clean
 ckrow rtonl1	g 2 =	hdr=48:0000000000030000
 
+# a compressed cluster whose data reaches past the end of the file (read as
+# zeros there, by both tools): -r all grows the file over it before it counts
+# or writes anything, so the data stays readable and the cluster counted.
+# qemu-img frees the cluster as a leak (data lost at the next allocation) or
+# writes its rebuilt refcounts over it: still corrupt after its repair.
+qemu-img create -q -f qcow2 -o cluster_size=512 ck-z.qcow2 4M
+qemu-io -c 'write -P 1 0 8k' ck-z.qcow2 >/dev/null
+ckrow cpast	z = 0	cpast=20
+ckrow cpastrt	z = 0	cpast=20 rt=0:0
+ckrow cpastrteof z = 0	cpast=20 rt=0:0x100000
+cp ck-z.qcow2 ck-cp.qcow2; $QP ck-cp.qcow2 cpast=20 rt=0:0
+qemu-img convert -O raw ck-cp.qcow2 ck-cp.q.raw
+"$VMM_IMG" convert -O raw ck-cp.qcow2 ck-cp.v.raw >"$T/ck.out" 2>&1 &&
+	cmp -s ck-cp.q.raw ck-cp.v.raw && pass check-compressed-past-eof-read ||
+	fail check-compressed-past-eof-read "vmm-img reads it otherwise than qemu-img: $(head -c 200 "$T/ck.out")"
+"$VMM_IMG" check -r all ck-cp.qcow2 >/dev/null 2>&1
+if qemu-io -c 'read -P 5 10240 1' -c 'read -P 0 10241 511' ck-cp.qcow2 2>&1 | grep -q -i -e fail -e error; then
+	fail check-compressed-past-eof-kept "the cluster does not read back after check -r all"
+else pass check-compressed-past-eof-kept; fi
+
 # only check's open is that tolerant: info (and vmm, convert) still refuse
 cp ck-g.qcow2 ck-no.qcow2; $QP ck-no.qcow2 hdr=48:0000000000000000
 "$VMM_IMG" info ck-no.qcow2 >"$T/ck.out" 2>&1; rc=$?
