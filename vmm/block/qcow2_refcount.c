@@ -330,8 +330,10 @@ static int refill_pool(struct qcow2 *q)
 		}
 		if (idx != pidx) {	/* leaving the block: write what it holds first */
 			ret = flush_raised(q, poff, &lo, &hi);
-			if (ret < 0)
+			if (ret < 0) {
+				q->pool_n = start;	/* leaked, never handed out */
 				break;
+			}
 			pidx = UINT64_MAX;
 		}
 		ret = qcow2_get_refcount(q, c, &rc);
