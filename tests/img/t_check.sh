@@ -140,6 +140,9 @@ qemu-io -c 'write -P 1 0 8k' ck-z.qcow2 >/dev/null
 ckrow cpast	z = 0	cpast=20
 ckrow cpastrt	z = 0	cpast=20 rt=0:0
 ckrow cpastrteof z = 0	cpast=20 rt=0:0x100000
+qemu-img create -q -f qcow2 -o cluster_size=4k ck-z4.qcow2 4M
+qemu-io -c 'write -P 1 0 64k' ck-z4.qcow2 >/dev/null
+ckrow cpast4k	z4 = 0	cpast=20 rt=0:0
 cp ck-z.qcow2 ck-cp.qcow2; $QP ck-cp.qcow2 cpast=20 rt=0:0
 qemu-img convert -O raw ck-cp.qcow2 ck-cp.q.raw
 "$VMM_IMG" convert -O raw ck-cp.qcow2 ck-cp.v.raw >"$T/ck.out" 2>&1 &&
