@@ -4,6 +4,8 @@
 # run (hyperfine, median of RUNS runs after a warm-up; files in TMPDIR or
 # /var/tmp).  Prints a markdown table for docs/performance.md.
 #   bench/img/run.sh [BUILD_DIR] [RUNS]        (defaults: build, 5; ~2 min)
+# Also counts each tool's write system calls (pwrite64 + pwritev, strace -c)
+# and syncs (fdatasync + fsync) per case, in the same run.
 # Two pairs per case, each with the same durability on both sides:
 #   synced:   vmm-img (its default: one fdatasync at the end) against
 #             qemu-img -t writeback (one flush at the end);
@@ -49,8 +51,14 @@ cases=(
 median() {	# hyperfine JSON -> median ms of each command, space separated
 	python3 -c 'import json,sys; print(" ".join("%.0f" % (r["median"] * 1000) for r in json.load(open(sys.argv[1]))["results"]))' "$1"
 }
+writes() {	# CMD...: "W S": write and sync system calls of CMD, threads included
+	strace -f -qq -c -o st.txt -e trace=pwrite64,pwritev,pwritev2,fdatasync,fsync "$@" \
+		>/dev/null
+	awk '$NF ~ /^pwrite/ { w += $4 } $NF ~ /sync$/ { s += $4 } END { print w + 0, s + 0 }' st.txt
+}
 echo "before: $(uptime)"
 rows=()
+wrows=()
 for c in "${cases[@]}"; do
 	IFS='|' read -r name ifmt in ofmt <<<"$c"
 	out=out.$ofmt
@@ -65,6 +73,11 @@ for c in "${cases[@]}"; do
 	"$vimg" convert -f "$ifmt" -O "$ofmt" "$in" check.$ofmt
 	qemu-img compare -q -f "$ifmt" -F "$ofmt" "$in" check.$ofmt
 	rm -f check.$ofmt "$out"
+	read -r vw vs <<<"$(writes "$vimg" convert -f "$ifmt" -O "$ofmt" "$in" "$out")"
+	rm -f "$out"
+	read -r qw qs <<<"$(writes qemu-img convert -t writeback -f "$ifmt" -O "$ofmt" "$in" "$out")"
+	rm -f "$out" st.txt
+	wrows+=("| $name | $vw | $vs | $qw | $qs |")
 	rows+=("| $name | $v | $q | $(python3 -c "print('%.2f' % ($v / max($q, 1)))") | $vu | $qu | $(python3 -c "print('%.2f' % ($vu / max($qu, 1)))") |")
 done
 echo "after:  $(uptime)"
@@ -72,3 +85,7 @@ echo
 echo "| case | vmm-img ms | qemu-img -t writeback ms | ratio | vmm-img -t unsafe ms | qemu-img ms | ratio |"
 echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
+echo
+echo "| case | vmm-img writes | vmm-img syncs | qemu-img -t writeback writes | syncs |"
+echo "|---|---|---|---|---|"
+printf '%s\n' "${wrows[@]}"

@@ -3,6 +3,10 @@
 #   l1=I:VAL  l2=I:VAL (entries of the first L2 table)  rt=I:VAL  rb=I:VAL (16-bit refcount)
 #   hdr=OFF:HEXBYTES  trunc=LEN  grow=LEN  l1or=I:MASK l2or=I:MASK l2and=I:MASK l1and=I:MASK
 #   rbzero  sn=FIELD:VAL (first snapshot entry: l1off, l1size)
+#   cpast=I: first-L2 entry I becomes a compressed cluster (a stored deflate block:
+#     0x05 then zeros) in a new cluster at the end of the file, of which only the
+#     first 6 bytes are in the file: the rest of its data (zeros) lies past the end
+#     (clusters up to 32 KiB; 16-bit refcounts)
 import struct, sys, os
 f = sys.argv[1]
 def rd(o, n):
@@ -43,5 +47,14 @@ for op in sys.argv[2:]:
         fld, val = v.split(':')
         o = {'l1off': 0, 'l1size': 8, 'idlen': 12, 'extra': 36}[fld]
         wr(sn + o, struct.pack('>Q' if fld == 'l1off' else ('>H' if fld == 'idlen' else '>I'), num(val)))
+    elif k == 'cpast':
+        cs = 1 << cb
+        c = (os.path.getsize(f) + cs - 1) // cs
+        stream = bytes([1]) + struct.pack('<HH', cs, cs ^ 0xffff) + bytes([5])
+        wr(c * cs, stream)
+        nsect = (5 + cs + 511) // 512
+        x = 62 - (cb - 8)
+        wr(l2() + 8 * num(v), struct.pack('>Q', (1 << 62) | ((nsect - 1) << x) | (c * cs)))
+        wr((q(rt) & ~511) + 2 * c, struct.pack('>H', 1))
     else:
         sys.exit('qpatch: unknown op ' + op)

@@ -117,9 +117,47 @@ ckrow snoffmis	s = =	hdr=64:0000000000080200
 ckrow snmany	s = =	hdr=60:00000009
 ckrow snoffeof	s = =	hdr=64:0000000010000000
 ckrow snextra	s = =	sn=extra:0x7fffffff
-# the header parser refuses a snapshot table at offset 0 (qemu-img reads the
-# header as a snapshot entry and reports corruption)
-ckrow snzero	s 1 =	hdr=64:0000000000000000
+# tables on the header or on each other: the header parser of check's open lets
+# them through (vmm's own open refuses them); qemu-img reads the header as a
+# snapshot entry, refcount table or L1 table and reports corruption
+ckrow snzero	s = =	hdr=64:0000000000000000
+ckrow rtat0	g = =	hdr=48:0000000000000000
+ckrow l1at0	g = =	hdr=40:0000000000000000
+ckrow l1onrt	g = =	hdr=40:0000000000010000
+ckrow l1onrb	g = =	hdr=40:0000000000020000
+# the refcount table on the L1 table: its entry 0 (0x8000000000040000) points
+# past anything qemu-img can read, so qemu-img cannot get refcounts (exit 1);
+# vmm-img reports them missing (exit 2); both rebuilds end clean
+ckrow rtonl1	g 2 =	hdr=48:0000000000030000
+
+# a compressed cluster whose data reaches past the end of the file (read as
+# zeros there, by both tools): -r all grows the file over it before it counts
+# or writes anything, so the data stays readable and the cluster counted.
+# qemu-img frees the cluster as a leak (data lost at the next allocation) or
+# writes its rebuilt refcounts over it: still corrupt after its repair.
+qemu-img create -q -f qcow2 -o cluster_size=512 ck-z.qcow2 4M
+qemu-io -c 'write -P 1 0 8k' ck-z.qcow2 >/dev/null
+ckrow cpast	z = 0	cpast=20
+ckrow cpastrt	z = 0	cpast=20 rt=0:0
+ckrow cpastrteof z = 0	cpast=20 rt=0:0x100000
+qemu-img create -q -f qcow2 -o cluster_size=4k ck-z4.qcow2 4M
+qemu-io -c 'write -P 1 0 64k' ck-z4.qcow2 >/dev/null
+ckrow cpast4k	z4 = 0	cpast=20 rt=0:0
+cp ck-z.qcow2 ck-cp.qcow2; $QP ck-cp.qcow2 cpast=20 rt=0:0
+qemu-img convert -O raw ck-cp.qcow2 ck-cp.q.raw
+"$VMM_IMG" convert -O raw ck-cp.qcow2 ck-cp.v.raw >"$T/ck.out" 2>&1 &&
+	cmp -s ck-cp.q.raw ck-cp.v.raw && pass check-compressed-past-eof-read ||
+	fail check-compressed-past-eof-read "vmm-img reads it otherwise than qemu-img: $(head -c 200 "$T/ck.out")"
+"$VMM_IMG" check -r all ck-cp.qcow2 >/dev/null 2>&1
+if qemu-io -c 'read -P 5 10240 1' -c 'read -P 0 10241 511' ck-cp.qcow2 2>&1 | grep -q -i -e fail -e error; then
+	fail check-compressed-past-eof-kept "the cluster does not read back after check -r all"
+else pass check-compressed-past-eof-kept; fi
+
+# only check's open is that tolerant: info (and vmm, convert) still refuse
+cp ck-g.qcow2 ck-no.qcow2; $QP ck-no.qcow2 hdr=48:0000000000000000
+"$VMM_IMG" info ck-no.qcow2 >"$T/ck.out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q 'refcount table at 0x0' "$T/ck.out" && pass check-open-still-strict ||
+	fail check-open-still-strict "info exit $rc: $(head -c 200 "$T/ck.out")"
 
 # other layouts: compressed clusters, 512 B and 2 MiB clusters, 1- and
 # 64-bit refcounts, v2

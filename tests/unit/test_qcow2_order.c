@@ -132,6 +132,60 @@ Test(qcow2_order, refcount_durable_before_l2_entry_one_sync_per_batch)
 	img->ops->close(img);
 }
 
+/*
+ * A write of many whole unallocated clusters (convert writing a new image):
+ * per pool batch one data write, one L2 write and one refcount write, not
+ * one of each per cluster; and each cluster's refcount synced before its L2
+ * entry, its data written before it.
+ */
+Test(qcow2_order, run_write_batches_metadata_keeps_order)
+{
+	const size_t len = 4 << 20;
+	char p[256];
+	struct blk_image *img;
+	struct qcow2 *q;
+	uint8_t *buf = malloc(len), *got = malloc(len);
+
+	cr_assert(buf && got);
+	tmp_path(p, sizeof(p), "ord-run.qcow2");
+	make_qcow2(p, 64 << 20, 65536, 3, NULL, NULL);
+	img = open_cache(p, DISK_CACHE_WRITEBACK);
+	q = qcow2_of(img);
+	fill(buf, len, 7);
+	cr_assert_eq(wr(img, buf, len, 1 << 20), 0);
+	for (uint64_t v = 1 << 20; v < (1 << 20) + len; v += 65536) {
+		uint64_t host = host_of(img, v);
+		int rc_w = find(QCOW2_IO_REFBLOCK, refcount_off(q, host), 0);
+		int d = find(QCOW2_IO_DATA, host, 0);
+		int l2_w = find(QCOW2_IO_L2, l2_entry_off(q, v), d + 1);
+
+		cr_assert_geq(d, 0, "data of 0x%llx never written", (unsigned long long)v);
+		cr_assert_geq(l2_w, 0, "L2 entry of 0x%llx not written after its data",
+			      (unsigned long long)v);
+		cr_assert(sync_between(rc_w, l2_w), "refcount of 0x%llx not synced before its "
+			  "L2 entry", (unsigned long long)v);
+	}
+	/* 64 clusters in pool batches of 16: 4 of each (+ the L2 table's batch) */
+	cr_assert_leq(count(QCOW2_IO_DATA, 0, R.n), 6, "%d data writes",
+		      count(QCOW2_IO_DATA, 0, R.n));
+	cr_assert_leq(count(QCOW2_IO_L2, 0, R.n), 7, "%d L2 writes", count(QCOW2_IO_L2, 0, R.n));
+	cr_assert_leq(count(QCOW2_IO_REFBLOCK, 0, R.n), 6, "%d refcount writes",
+		      count(QCOW2_IO_REFBLOCK, 0, R.n));
+	cr_assert_eq(rd(img, got, len, 1 << 20), 0);
+	cr_assert_eq(memcmp(got, buf, len), 0);
+	/* a second write over allocated clusters goes in place */
+	fill(buf, len, 8);
+	cr_assert_eq(wr(img, buf, len, 1 << 20), 0);
+	img->ops->close(img);
+	img = open_q(p, true);
+	cr_assert_eq(rd(img, got, len, 1 << 20), 0);
+	cr_assert_eq(memcmp(got, buf, len), 0);
+	assert_clean(img);
+	img->ops->close(img);
+	free(buf);
+	free(got);
+}
+
 Test(qcow2_order, cow_data_durable_before_l2_entry)
 {
 	char base[256], p[256];

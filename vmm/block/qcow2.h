@@ -150,8 +150,12 @@ void qcow2_release_mappings(struct qcow2 *q);
 
 /* qcow2_header.c */
 bool qcow2_probe(const uint8_t *buf, size_t len);
+/*
+ * Parses and validates the header.  tolerant (check's open): table offsets
+ * of 0, tables past the end of the file or overlapping each other pass.
+ */
 int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
-		      uint64_t file_size, char *err, size_t errlen);
+		      uint64_t file_size, bool tolerant, char *err, size_t errlen);
 int qcow2_write_header_fields(struct qcow2 *q);
 /* qcow2_refcount.c: entry i of a refcount block (refcount_bits wide); the
  * setter returns the byte range it touched in *boff and *blen. */
@@ -242,6 +246,12 @@ int qcow2_get_refcount(struct qcow2 *q, uint64_t cluster, uint64_t *rc);
 int qcow2_update_refcount(struct qcow2 *q, uint64_t cluster, int64_t delta);
 int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off, bool *reused);
 int qcow2_alloc_run(struct qcow2 *q, uint64_t n, uint64_t *host_off);
+/*
+ * Up to max contiguous clusters from the head of the pool, refcounts
+ * durable, none that may hold old data (fresh past the old end of file);
+ * *got 0 when the head of the pool is a reused cluster.
+ */
+int qcow2_alloc_contig(struct qcow2 *q, uint64_t max, uint64_t *host_off, uint64_t *got);
 int qcow2_release_pool(struct qcow2 *q);
 
 /* qcow2_cluster.c */
@@ -249,6 +259,11 @@ int qcow2_get_l2_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry);
 /* deferred: the entry points at data not yet durable; written by qcow2_commit */
 int qcow2_set_l2_entry(struct qcow2 *q, uint64_t voff, uint64_t entry, bool deferred);
 int qcow2_ensure_l2(struct qcow2 *q, uint64_t voff);
+/*
+ * Points the n entries from voff (one L2 table) at the clusters from host
+ * (OFLAG_COPIED), in one table write; their data is written already.
+ */
+int qcow2_set_l2_run(struct qcow2 *q, uint64_t voff, uint64_t host, uint64_t n);
 int qcow2_grow_l1(struct qcow2 *q, uint64_t new_l1_size);
 
 /* qcow2_compress.c */

@@ -470,7 +470,9 @@ static int run(struct ck *k, int fix)
 	int ret;
 
 	if (fix & QCOW2_FIX_ERRORS) {
-		ret = ck_fix_snapshots(k);
+		ret = ck_grow_compressed(k);
+		if (ret == 0)
+			ret = ck_fix_snapshots(k);
 		if (ret < 0)
 			return ret;
 	}

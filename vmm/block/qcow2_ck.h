@@ -80,6 +80,13 @@ int ck_oflag_copied(struct ck *k, int fix);
  * those after it dropped), then the header names it.  Runs before counting.
  */
 int ck_fix_snapshots(struct ck *k);
+/*
+ * -r all: a compressed cluster that starts in the file and reaches past its
+ * end (its data reads as zeros there, as qemu reads it) is kept readable:
+ * the file grows over it (zeros) before anything is counted or written past
+ * the end, so no rebuild or new snapshot table lands on its data.
+ */
+int ck_grow_compressed(struct ck *k);
 /* Clears the corrupt and dirty bits. */
 int ck_mark_clean(struct ck *k);
 

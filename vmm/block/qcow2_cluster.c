@@ -112,6 +112,32 @@ int qcow2_set_l2_entry(struct qcow2 *q, uint64_t voff, uint64_t entry, bool defe
 	return ret;
 }
 
+int qcow2_set_l2_run(struct qcow2 *q, uint64_t voff, uint64_t host, uint64_t n)
+{
+	uint8_t *tbl;
+	uint64_t l2_off, idx = (voff >> q->h.cluster_bits) & ((1ull << q->l2_bits) - 1);
+	struct qcow2_cache_entry *en;
+	int ret;
+
+	if (!n || idx + n > (1ull << q->l2_bits))
+		return -EINVAL;
+	ret = l2_table(q, voff, true, &tbl, &l2_off);
+	if (ret < 0)
+		return ret;
+	for (uint64_t i = 0; i < n; i++)
+		qcow2_put64(tbl + (idx + i) * 8, (host + (i << q->h.cluster_bits)) |
+			    QCOW2_OFLAG_COPIED);
+	en = qcow2_cache_find(q, &q->l2c, l2_off);
+	if (en && en->dirty) {		/* as qcow2_set_l2_entry: written whole later */
+		qcow2_cache_mark_dirty(&q->l2c, en, (uint32_t)(idx * 8), (uint32_t)(n * 8));
+		return 0;
+	}
+	ret = qcow2_table_write(q, QCOW2_IO_L2, tbl, l2_off, idx * 8, n * 8);
+	if (ret < 0)
+		qcow2_cache_drop(&q->l2c, l2_off);
+	return ret;
+}
+
 int qcow2_grow_l1(struct qcow2 *q, uint64_t new_l1_size)
 {
 	uint64_t cs = q->cluster_size, bytes = new_l1_size * 8, nc = (bytes + cs - 1) / cs;

@@ -37,6 +37,8 @@ int qcow2_decompress(struct qcow2 *q, uint64_t entry, uint8_t *out)
 			q->img.path, (unsigned long long)off);
 		return -EIO;
 	}
+	/* what lies past the end of the file reads as zeros, as qemu reads it */
+	n = (ssize_t)len;
 	if (q->h.compression_type == QCOW2_COMPRESS_ZSTD) {
 		ZSTD_inBuffer in = { q->zbuf, (size_t)n, 0 };
 		ZSTD_outBuffer o = { out, q->cluster_size, 0 };

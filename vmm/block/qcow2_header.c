@@ -79,10 +79,10 @@ static int parse_extensions(int fd, const char *name, struct qcow2_header *h,
 }
 
 int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
-		      uint64_t fsize, char *err, size_t errlen)
+		      uint64_t fsize, bool tolerant, char *err, size_t errlen)
 {
 	uint8_t b[112];
-	uint64_t cs, l2_entries, need_l1, ext_end;
+	uint64_t cs, l2_entries, need_l1, ext_end, tsize;
 
 	memset(h, 0, sizeof(*h));
 	memset(b, 0, sizeof(b));
@@ -195,37 +195,45 @@ int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
 			 PRIu64 " entries needed)", name, h->l1_size, need_l1);
 		return -EINVAL;
 	}
-	if (h->l1_size && ((h->l1_table_offset & (cs - 1)) || !h->l1_table_offset)) {
+	/*
+	 * tolerant (check): tables at offset 0, past the end of the file or
+	 * overlapping each other are the checker's to report, as qemu-img does
+	 */
+	tsize = tolerant ? 1ull << 62 : fsize;
+	if (h->l1_size && ((h->l1_table_offset & (cs - 1)) ||
+			   (!h->l1_table_offset && !tolerant))) {
 		snprintf(err, errlen, "%s: qcow2 L1 table offset 0x%" PRIx64 " is not cluster aligned",
 			 name, h->l1_table_offset);
 		return -EINVAL;
 	}
-	if (!range_in_file(h->l1_table_offset, (uint64_t)h->l1_size * 8, fsize)) {
+	if (!range_in_file(h->l1_table_offset, (uint64_t)h->l1_size * 8, tsize)) {
 		snprintf(err, errlen, "%s: qcow2 L1 table at 0x%" PRIx64 " extends past end of file",
 			 name, h->l1_table_offset);
 		return -EINVAL;
 	}
 	if (!h->refcount_table_clusters || (h->refcount_table_offset & (cs - 1)) ||
-	    !h->refcount_table_offset ||
+	    (!h->refcount_table_offset && !tolerant) ||
 	    (uint64_t)h->refcount_table_clusters * cs > QCOW2_MAX_RT_BYTES) {
 		snprintf(err, errlen, "%s: qcow2 refcount table at 0x%" PRIx64 " (%u clusters) is invalid",
 			 name, h->refcount_table_offset, h->refcount_table_clusters);
 		return -EINVAL;
 	}
-	if (!range_in_file(h->refcount_table_offset, (uint64_t)h->refcount_table_clusters * cs, fsize)) {
+	if (!range_in_file(h->refcount_table_offset, (uint64_t)h->refcount_table_clusters * cs,
+			   tsize)) {
 		snprintf(err, errlen, "%s: qcow2 refcount table at 0x%" PRIx64
 			 " extends past end of file", name, h->refcount_table_offset);
 		return -EINVAL;
 	}
-	if (h->l1_size && overlaps(h->l1_table_offset, (uint64_t)h->l1_size * 8,
+	if (!tolerant && h->l1_size && overlaps(h->l1_table_offset, (uint64_t)h->l1_size * 8,
 				   h->refcount_table_offset, (uint64_t)h->refcount_table_clusters * cs)) {
 		snprintf(err, errlen, "%s: qcow2 L1 table at 0x%" PRIx64
 			 " overlaps the refcount table at 0x%" PRIx64, name, h->l1_table_offset,
 			 h->refcount_table_offset);
 		return -EINVAL;
 	}
-	if (h->nb_snapshots && ((h->snapshots_offset & (cs - 1)) || !h->snapshots_offset ||
-				!range_in_file(h->snapshots_offset, 1, fsize))) {
+	if (h->nb_snapshots && ((h->snapshots_offset & (cs - 1)) ||
+				(!h->snapshots_offset && !tolerant) ||
+				!range_in_file(h->snapshots_offset, 1, tsize))) {
 		snprintf(err, errlen, "%s: qcow2 snapshot table at 0x%" PRIx64 " is invalid",
 			 name, h->snapshots_offset);
 		return -EINVAL;
@@ -236,7 +244,7 @@ int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
 		    h->backing_file_offset > cs ||
 		    h->backing_file_size > cs - h->backing_file_offset ||
 		    h->backing_file_offset < h->header_length ||
-		    !range_in_file(h->backing_file_offset, h->backing_file_size, fsize)) {
+		    !range_in_file(h->backing_file_offset, h->backing_file_size, tsize)) {
 			snprintf(err, errlen, "%s: qcow2 backing file name at 0x%" PRIx64
 				 " (%u bytes) is invalid", name, h->backing_file_offset,
 				 h->backing_file_size);
@@ -252,8 +260,8 @@ int qcow2_read_header(int fd, const char *name, struct qcow2_header *h,
 		}
 		ext_end = h->backing_file_offset;
 	}
-	if (ext_end > fsize)
-		ext_end = fsize;
+	if (ext_end > tsize)
+		ext_end = tsize;
 	return parse_extensions(fd, name, h, h->version == 3 ? h->header_length : 72,
 				ext_end, err, errlen);
 }
@@ -375,7 +383,8 @@ int qcow2_chain_check(const char *path, char *err, size_t errlen)
 		seen[depth] = st;
 		char dummy[256];
 
-		if (qcow2_read_header(fd, cur, h, (uint64_t)st.st_size, dummy, sizeof(dummy)) < 0 ||
+		if (qcow2_read_header(fd, cur, h, (uint64_t)st.st_size, false, dummy,
+				      sizeof(dummy)) < 0 ||
 		    !h->backing_file[0]) {
 			close(fd);
 			break;

@@ -183,9 +183,7 @@ static int qcow2_do_open(const char *path, bool readonly, enum disk_cache cache,
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		goto fail;
 	}
-	/* tolerant: tables past the end of the file are the checker's to report */
-	ret = qcow2_read_header(q->fd, path, &q->h, tolerant ? (1ull << 62) : (uint64_t)st.st_size,
-				err, errlen);
+	ret = qcow2_read_header(q->fd, path, &q->h, (uint64_t)st.st_size, tolerant, err, errlen);
 	if (ret < 0)
 		goto fail;
 	/* as qemu-img: a table offset is aligned even when the table is empty */

@@ -275,35 +275,95 @@ int qcow2_update_refcount(struct qcow2 *q, uint64_t cluster, int64_t delta)
 	return 0;
 }
 
+/*
+ * Writes the refcounts refill_pool set in the cached block at blk_off
+ * (bytes [*lo, *hi)) in one write; *hi = 0 when nothing is pending.
+ */
+static int flush_raised(struct qcow2 *q, uint64_t blk_off, size_t *lo, size_t *hi)
+{
+	uint8_t *blk;
+	int ret = -EIO;
+
+	if (!*hi)
+		return 0;
+	blk = qcow2_cache_get(q, &q->rbc, blk_off, false, &ret);
+	if (blk)
+		ret = qcow2_table_write(q, QCOW2_IO_REFBLOCK, blk, blk_off, *lo, *hi - *lo);
+	if (ret < 0)
+		qcow2_cache_drop(&q->rbc, blk_off);
+	*lo = *hi = 0;
+	return ret;
+}
+
+/*
+ * Takes a batch of free clusters into the pool: their refcounts are raised
+ * in the cached refcount block and written once per block (not once per
+ * cluster), then synced.  Nothing touches another refcount block while one
+ * has changes pending (a block is left only after its write), so the cache
+ * cannot drop them.  cache=unsafe (convert) takes bigger batches.
+ */
 static int refill_pool(struct qcow2 *q)
 {
-	uint64_t want = (1u << 20) >> q->h.cluster_bits, c, rc, fc;
+	uint64_t want = (1u << 20) >> q->h.cluster_bits, c, rc, fc, pidx = UINT64_MAX;
+	uint64_t poff = 0, max = sizeof(q->pool) / sizeof(q->pool[0]);
+	unsigned int start = q->pool_n;
+	size_t lo = 0, hi = 0, bo, bl;
 	struct stat st;
-	int ret;
+	uint8_t *blk;
+	int ret = 0, r;
 
 	if (want < 16)
 		want = 16;
-	if (want > sizeof(q->pool) / sizeof(q->pool[0]))
-		want = sizeof(q->pool) / sizeof(q->pool[0]);
+	if (want > max || q->img.cache == DISK_CACHE_UNSAFE)
+		want = max;
 	if (fstat(q->fd, &st) < 0)
 		return -errno;
 	fc = ((uint64_t)st.st_size + q->cluster_size - 1) >> q->h.cluster_bits;
 	for (c = q->free_hint; q->pool_n < want; c++) {
+		uint64_t idx = c >> q->rb_bits;
+
 		if (c == 0)
 			continue;
-		if (c >= (1ull << (56 - q->h.cluster_bits)))
-			return -ENOSPC;
+		if (c >= (1ull << (56 - q->h.cluster_bits))) {
+			ret = -ENOSPC;
+			break;
+		}
+		if (idx != pidx) {	/* leaving the block: write what it holds first */
+			ret = flush_raised(q, poff, &lo, &hi);
+			if (ret < 0) {
+				q->pool_n = start;	/* leaked, never handed out */
+				break;
+			}
+			pidx = UINT64_MAX;
+		}
 		ret = qcow2_get_refcount(q, c, &rc);
 		if (ret < 0)
-			return ret;
+			break;
 		if (rc)
 			continue;
-		ret = qcow2_update_refcount(q, c, 1);
+		ret = ensure_block(q, c);	/* may write a new block (synced) */
 		if (ret < 0)
-			return ret;
+			break;
+		poff = q->rt[idx] & QCOW2_OFFSET_MASK;
+		blk = qcow2_cache_get(q, &q->rbc, poff, false, &ret);
+		if (!blk)
+			break;
+		qcow2_rb_set(q, blk, c & ((1ull << q->rb_bits) - 1), 1, &bo, &bl);
+		if (!hi || bo < lo)
+			lo = bo;
+		if (bo + bl > hi)
+			hi = bo + bl;
+		pidx = idx;
 		q->pool[q->pool_n++] = (c << 1) | (c < fc ? 1 : 0);
 	}
+	r = flush_raised(q, poff, &lo, &hi);
+	if (ret == 0)
+		ret = r;
+	if (r < 0)		/* not on disk: these clusters cannot be handed out */
+		q->pool_n = start;
 	q->free_hint = c;
+	if (ret < 0)
+		return ret;
 	ret = qcow2_sync(q);
 	/* the sync also covers what dirty L2 tables point at: write them now */
 	return ret < 0 ? ret : qcow2_commit(q, true, false);
@@ -323,6 +383,30 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off, bool *reused)
 	*reused = q->pool[0] & 1;
 	memmove(q->pool, q->pool + 1, (q->pool_n - 1) * sizeof(q->pool[0]));
 	q->pool_n--;
+	return 0;
+}
+
+int qcow2_alloc_contig(struct qcow2 *q, uint64_t max, uint64_t *host_off, uint64_t *got)
+{
+	uint64_t first, k;
+	int ret;
+
+	*got = 0;
+	if (!q->pool_n) {
+		ret = refill_pool(q);
+		if (ret < 0)
+			return ret;
+	}
+	first = q->pool[0] >> 1;
+	for (k = 0; k < max && k < q->pool_n; k++)
+		if (q->pool[k] != (first + k) << 1)	/* contiguous, not reused */
+			break;
+	if (!k)
+		return 0;
+	*host_off = first << q->h.cluster_bits;
+	*got = k;
+	memmove(q->pool, q->pool + k, (q->pool_n - k) * sizeof(q->pool[0]));
+	q->pool_n -= (unsigned int)k;
 	return 0;
 }
 

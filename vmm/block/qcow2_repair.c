@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "block/qcow2_ck.h"
 
@@ -270,6 +271,84 @@ int ck_oflag_copied(struct ck *k, int fix)
 			}
 		}
 	}
+	return 0;
+}
+
+/* The end of the furthest compressed cluster in l2 that starts in the file. */
+static void compressed_end(struct ck *k, const uint8_t *l2, uint64_t *end)
+{
+	uint32_t x = 62 - (k->cb - 8);
+
+	for (uint64_t j = 0; j < k->cs / 8; j++) {
+		uint64_t e = qcow2_be64(l2 + j * 8), off, len;
+
+		if (!(e & QCOW2_OFLAG_COMPRESSED))
+			continue;
+		off = e & ((1ull << x) - 1);
+		len = (((e >> x) & ((1ull << (k->cb - 8)) - 1)) + 1) * 512 - (off & 511);
+		if (off < k->fsize && off + len > *end)
+			*end = off + len;
+	}
+}
+
+static int l1_compressed_end(struct ck *k, uint64_t l1_off, uint64_t n, uint64_t *end)
+{
+	uint8_t *raw;
+	int ret = 0;
+
+	if (!n || n * 8 > QCOW2_MAX_L1_BYTES || (l1_off & (k->cs - 1)) || l1_off >= k->fsize)
+		return 0;
+	raw = malloc(n * 8);
+	if (!raw)
+		return -ENOMEM;
+	if (qcow2_pread(k->q, raw, n * 8, l1_off) < 0)
+		goto out;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t l2 = qcow2_be64(raw + i * 8) & QCOW2_OFFSET_MASK;
+
+		if (!l2 || (l2 & (k->cs - 1)) || l2 >= k->fsize)
+			continue;
+		if (qcow2_pread(k->q, k->tbuf, k->cs, l2) < 0)
+			break;
+		compressed_end(k, k->tbuf, end);
+	}
+out:
+	free(raw);
+	return ret;
+}
+
+int ck_grow_compressed(struct ck *k)
+{
+	struct qcow2 *q = k->q;
+	uint64_t end = 0, off = q->h.snapshots_offset, grown;
+	struct stat st;
+	int ret;
+
+	if (fstat(q->fd, &st) < 0)
+		return -errno;
+	k->fsize = (uint64_t)st.st_size;
+	ret = l1_compressed_end(k, q->h.l1_table_offset, q->h.l1_size, &end);
+	for (uint32_t i = 0; ret == 0 && i < q->h.nb_snapshots && i < CK_MAX_SNAPSHOTS; i++) {
+		uint8_t h[40];
+
+		if (off - q->h.snapshots_offset > CK_MAX_SNAPSHOTS_SIZE ||
+		    qcow2_pread(q, h, 40, off) < 0)
+			break;
+		ret = l1_compressed_end(k, qcow2_be64(h), qcow2_be32(h + 8), &end);
+		off = (off + 40 + qcow2_be32(h + 36) + (qcow2_be32(h + 12) >> 16) +
+		       (qcow2_be32(h + 12) & 0xffff) + 7) & ~7ull;
+	}
+	if (ret < 0 || end <= k->fsize)
+		return ret;
+	grown = (end + k->cs - 1) & ~(k->cs - 1);
+	ck_msg(k, "Repairing compressed cluster data reaches past the end of the file "
+	       "(to 0x%" PRIx64 "): file grown to 0x%" PRIx64 "\n", end, grown);
+	if (ftruncate(q->fd, (off_t)grown) < 0)
+		return -errno;
+	/* a reference one cluster or more past the end was a corruption */
+	if (end - k->fsize >= k->cs)
+		k->r->errors_fixed++;
+	k->fsize = grown;
 	return 0;
 }
 
