@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: MIT
+# Pause, reset and reboot of a running Linux guest through vmmctl (docs/
+# control.md), one vmm process (--name ctl-p --on-reboot restart) with the
+# guest's shell on a FIFO:
+#   * pause 3 s: a command sent meanwhile is not answered; after resume it
+#     is, the guest's clock advanced with the host's, and no soft lockup
+#     was reported (watchdog_thresh=1: it would fire after 2 s stopped,
+#     unless KVM_KVMCLOCK_CTRL told the guest the host paused it);
+#   * vmmctl reset: a second boot;
+#   * reboot -f in the guest (reboot=a, the FADT reset register; see
+#     reboot.sh): with --on-reboot restart a third boot;
+#   * exit: poweroff, vmm exits 0; vmmctl events saw it all.
+. "$LINUX_TESTS/lib.sh"
+. "$LINUX_TESTS/ctl-lib.sh"
+ctl_skip_qemu ctl-pause
+log=$OUTDIR/ctl-pause.log
+fifo=$OUTDIR/ctl-pause.in
+evlog=$OUTDIR/ctl-pause.events
+rc=-
+t0=$(date +%s)
+pid=
+evpid=
+rm -f "$fifo" "$evlog"
+mkfifo "$fifo"
+
+bad() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	[ -n "$evpid" ] && kill "$evpid" 2>/dev/null
+	exec 3>&-
+	elapsed=$(($(date +%s) - t0))
+	{
+		echo "== vmmctl events =="
+		cat "$evlog" 2>/dev/null
+	} >>"$log"
+	fail ctl-pause "$@"
+	exit 0
+}
+
+# say CMD: a line for the guest's shell.  Markers are printed as
+# "VMM%s" TEST so that the echoed input never looks like the output.
+say() {
+	echo "$*" >&3
+}
+
+GUEST_CMDLINE="$GUEST_CMDLINE reboot=a"
+VMM_STDIN=$fifo ctl_start "$log" $(ctl_guest_args) \
+	--cmdline "$GUEST_CMDLINE vmmtest=shell" --name ctl-p --on-reboot restart
+pid=$bgpid
+exec 3>"$fifo"
+bgwait=$pid
+i=0
+while ! "$VMMCTL" ping ctl-p >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ "$i" -lt 30 ] || bad "vmm never answered vmmctl ping"
+	sleep 1
+done
+"$VMMCTL" events ctl-p --json >"$evlog" 2>&1 &
+evpid=$!
+
+wait_log "$log" "VMMTEST shell-ready" 200 || bad "the guest's shell never came up"
+sleep 2
+say "echo 1 >/proc/sys/kernel/watchdog_thresh; printf 'VMM%s t0=%s thresh=%s\n' TEST \"\$(date +%s)\" \"\$(cat /proc/sys/kernel/watchdog_thresh)\""
+wait_log "$log" "VMMTEST t0=" 60 || bad "the shell did not answer before the pause"
+h0=$(date +%s)
+g0=$(value_in "$log" t0)
+[ "$(value_in "$log" thresh)" = 1 ] || bad "could not set watchdog_thresh=1"
+sleep 2
+
+"$VMMCTL" pause ctl-p || bad "vmmctl pause failed"
+"$VMMCTL" info ctl-p >"$OUTDIR/ctl-pause.info" 2>&1
+grep -q '^State: *Paused' "$OUTDIR/ctl-pause.info" || bad "vmmctl info does not say Paused: $(cat "$OUTDIR/ctl-pause.info")"
+say "printf 'VMM%s during=%s\n' TEST \"\$(date +%s)\""
+sleep 3
+[ "$(count_in "$log" "VMMTEST during=")" = 0 ] || bad "the paused guest answered a command"
+"$VMMCTL" resume ctl-p || bad "vmmctl resume failed"
+wait_log "$log" "VMMTEST during=" 60 || bad "the shell did not answer after resume"
+sleep 3
+say "printf 'VMM%s t1=%s lockups=%s\n' TEST \"\$(date +%s)\" \"\$(dmesg | grep -c 'soft lockup')\""
+wait_log "$log" "VMMTEST t1=" 60 || bad "the shell did not answer after resume"
+h1=$(date +%s)
+g1=$(value_in "$log" t1)
+dg=$((g1 - g0))
+dh=$((h1 - h0))
+echo "pause: guest clock advanced ${dg}s, host ${dh}s"
+[ "$dg" -ge 8 ] || bad "the guest's clock advanced ${dg}s across the pause, want >= 8 (host: ${dh}s)"
+[ "$((dg - dh))" -le 2 ] && [ "$((dh - dg))" -le 2 ] ||
+	bad "the guest's clock advanced ${dg}s, the host's ${dh}s"
+[ "$(value_in "$log" lockups)" = 0 ] || bad "soft lockup after the pause: lockups=$(value_in "$log" lockups)"
+! grep -q "soft lockup" "$log" || bad "soft lockup on the console"
+
+"$VMMCTL" reset ctl-p || bad "vmmctl reset failed"
+wait_log "$log" "VMMTEST shell-ready" 200 2 || bad "no second boot after vmmctl reset"
+sleep 2
+say "reboot -f"
+wait_log "$log" "VMMTEST shell-ready" 200 3 || bad "no third boot after reboot -f with --on-reboot restart"
+grep -q "reboot: Restarting system" "$log" || bad "the guest did not say it was restarting"
+sleep 2
+say "exit"
+wait_exit "$pid" 120
+pid=
+[ "$rc" = 0 ] || bad "exit status $rc after the guest's poweroff, want 0"
+[ "$(count_in "$log" "VMMTEST init-start")" = 3 ] || bad "want exactly three boots"
+exec 3>&-
+i=0
+while kill -0 "$evpid" 2>/dev/null && [ "$i" -lt 10 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+kill "$evpid" 2>/dev/null
+evpid=
+for e in paused resumed reset reboot shutdown; do
+	grep -q "\"event\":\"$e\"" "$evlog" || bad "vmmctl events: no $e event"
+done
+[ "$(grep -c '"event":"booted"' "$evlog")" -ge 2 ] || bad "vmmctl events: want the booted events of the reset and the reboot"
+grep -q '"event":"shutdown".*"status":0' "$evlog" || bad "vmmctl events: shutdown without status 0"
+elapsed=$(($(date +%s) - t0))
+pass ctl-pause
