@@ -218,6 +218,60 @@ static int do_list(struct ctl *c)
 	return CTL_OK;
 }
 
+/* "name=value name=value" of an object of integers, zeros left out */
+static void print_nonzero(const char *indent, const char *what, struct json_object *o)
+{
+	bool any = false;
+
+	printf("%s%s:", indent, what);
+	json_object_object_foreach(o, k, v) {
+		if (json_object_get_int64(v)) {
+			printf(" %s=%lld", k, (long long)json_object_get_int64(v));
+			any = true;
+		}
+	}
+	printf("%s\n", any ? "" : " -");
+}
+
+/* vm.counters, human-readable: vCPU exits, then each device and queue */
+static void print_counters(struct json_object *o)
+{
+	struct json_object *arr, *e, *v, *q;
+	char what[64];
+	size_t i, k;
+
+	if (json_object_object_get_ex(o, "vcpus", &arr) && json_object_array_length(arr)) {
+		printf("vCPU exits:\n");
+		for (i = 0; i < json_object_array_length(arr); i++) {
+			e = json_object_array_get_idx(arr, i);
+			snprintf(what, sizeof(what), "vCPU %lld (%lld)", (long long)get_int(e, "id"),
+				 (long long)get_int(e, "exits"));
+			if (json_object_object_get_ex(e, "exits_by_reason", &v))
+				print_nonzero("  ", what, v);
+		}
+	}
+	if (json_object_object_get_ex(o, "devices", &arr) && json_object_array_length(arr)) {
+		printf("Devices:\n");
+		for (i = 0; i < json_object_array_length(arr); i++) {
+			e = json_object_array_get_idx(arr, i);
+			if (json_object_object_get_ex(e, "counters", &v) && json_object_object_length(v))
+				print_nonzero("  ", get_str(e, "id"), v);
+			else
+				printf("  %s\n", get_str(e, "id"));
+			if (!json_object_object_get_ex(e, "queues", &q))
+				continue;
+			for (k = 0; k < json_object_array_length(q); k++) {
+				snprintf(what, sizeof(what), "queue %zu", k);
+				print_nonzero("    ", what, json_object_array_get_idx(q, k));
+			}
+		}
+	}
+	if (json_object_object_get_ex(o, "events", &v))
+		print_nonzero("", "Events", v);
+	if (json_object_object_get_ex(o, "api", &v))
+		print_nonzero("", "API", v);
+}
+
 static int do_info(struct ctl *c)
 {
 	struct json_object *o, *cfg, *p, *disks;
@@ -257,8 +311,14 @@ static int do_info(struct ctl *c)
 	json_object_put(o);
 	ret = check(c, ctl_request(c->socket, "GET", "vm.counters", NULL, c->timeout_s, NULL,
 				   NULL, &a), &a);
-	if (!ret)
-		printf("Counters: %s\n", a.body);
+	if (!ret) {
+		o = parse_answer(&a);
+		if (o)
+			print_counters(o);
+		else
+			ret = CTL_ERR_OTHER;
+		json_object_put(o);
+	}
 	ctl_answer_free(&a);
 	return ret;
 }

@@ -27,6 +27,17 @@ struct exit_stats {
 	uint64_t io, mmio_total, mmio_other;
 };
 
+const char *vcpu_exit_kind_name(unsigned int k)
+{
+	static const char *const names[VCPU_EXIT_NR] = {
+		[VCPU_EXIT_IO] = "io", [VCPU_EXIT_MMIO] = "mmio", [VCPU_EXIT_HLT] = "hlt",
+		[VCPU_EXIT_INTR] = "intr", [VCPU_EXIT_KICK] = "kick",
+		[VCPU_EXIT_SYSTEM] = "system_event", [VCPU_EXIT_OTHER] = "other",
+	};
+
+	return k < VCPU_EXIT_NR ? names[k] : "unknown";
+}
+
 void exit_stats_init(struct vcpu *vcpu)
 {
 	if (log_get_level() >= LOG_DEBUG)

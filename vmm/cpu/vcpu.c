@@ -89,6 +89,18 @@ static void vcpu_handle_mmio(struct vcpu *vcpu)
 			  (unsigned long long)run->mmio.phys_addr, len);
 }
 
+static enum vcpu_exit_kind exit_kind(uint32_t reason)
+{
+	switch (reason) {
+	case KVM_EXIT_IO: return VCPU_EXIT_IO;
+	case KVM_EXIT_MMIO: return VCPU_EXIT_MMIO;
+	case KVM_EXIT_HLT: return VCPU_EXIT_HLT;
+	case KVM_EXIT_INTR: return VCPU_EXIT_INTR;
+	case KVM_EXIT_SYSTEM_EVENT: return VCPU_EXIT_SYSTEM;
+	default: return VCPU_EXIT_OTHER;
+	}
+}
+
 /* Returns true while the vCPU should keep running. */
 static bool vcpu_handle_exit(struct vcpu *vcpu)
 {
@@ -96,6 +108,7 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	struct vm *vm = vcpu->vm;
 	char why[128];
 
+	vcpu_count_exit(vcpu, exit_kind(run->exit_reason));
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		vcpu_handle_io(vcpu);
@@ -206,6 +219,7 @@ static void *vcpu_thread(void *arg)
 		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				vcpu_count_exit(vcpu, VCPU_EXIT_KICK);
 				vcpu->run->immediate_exit = 0;
 				vcpu_answer_probe(vcpu);
 				continue;
