@@ -9,6 +9,8 @@
 #   * vmmctl reset: a second boot;
 #   * reboot -f in the guest (reboot=a, the FADT reset register; see
 #     reboot.sh): with --on-reboot restart a third boot;
+#   * vm.counters: a disk read and a DHCP exchange show in the virtio-blk
+#     and virtio-net queue counters, MMIO exits in the vCPU's;
 #   * exit: poweroff, vmm exits 0; vmmctl events saw it all.
 . "$LINUX_TESTS/lib.sh"
 . "$LINUX_TESTS/ctl-lib.sh"
@@ -43,8 +45,10 @@ say() {
 }
 
 GUEST_CMDLINE="$GUEST_CMDLINE reboot=a"
+truncate -s 16M "$OUTDIR/ctl-pause.img"
 VMM_STDIN=$fifo ctl_start "$log" $(ctl_guest_args) \
-	--cmdline "$GUEST_CMDLINE vmmtest=shell" --name ctl-p --on-reboot restart
+	--cmdline "$GUEST_CMDLINE vmmtest=shell" --name ctl-p --on-reboot restart \
+	--disk "path=$OUTDIR/ctl-pause.img,format=raw" --net user
 pid=$bgpid
 exec 3>"$fifo"
 bgwait=$pid
@@ -59,7 +63,7 @@ evpid=$!
 
 wait_log "$log" "VMMTEST shell-ready" 200 || bad "the guest's shell never came up"
 sleep 2
-say "echo 1 >/proc/sys/kernel/watchdog_thresh; printf 'VMM%s t0=%s thresh=%s\n' TEST \"\$(date +%s)\" \"\$(cat /proc/sys/kernel/watchdog_thresh)\""
+say "echo 1 >/proc/sys/kernel/watchdog_thresh; printf 'VMM%s thresh=%s\nVMM%s t0=%s\n' TEST \"\$(cat /proc/sys/kernel/watchdog_thresh)\" TEST \"\$(date +%s)\""
 wait_log "$log" "VMMTEST t0=" 60 || bad "the shell did not answer before the pause"
 h0=$(date +%s)
 g0=$(value_in "$log" t0)
@@ -75,7 +79,7 @@ sleep 3
 "$VMMCTL" resume ctl-p || bad "vmmctl resume failed"
 wait_log "$log" "VMMTEST during=" 60 || bad "the shell did not answer after resume"
 sleep 3
-say "printf 'VMM%s t1=%s lockups=%s\n' TEST \"\$(date +%s)\" \"\$(dmesg | grep -c 'soft lockup')\""
+say "printf 'VMM%s lockups=%s\nVMM%s t1=%s\n' TEST \"\$(dmesg | grep -c 'soft lockup')\" TEST \"\$(date +%s)\""
 wait_log "$log" "VMMTEST t1=" 60 || bad "the shell did not answer after resume"
 h1=$(date +%s)
 g1=$(value_in "$log" t1)
@@ -87,6 +91,24 @@ echo "pause: guest clock advanced ${dg}s, host ${dh}s"
 	bad "the guest's clock advanced ${dg}s, the host's ${dh}s"
 [ "$(value_in "$log" lockups)" = 0 ] || bad "soft lockup after the pause: lockups=$(value_in "$log" lockups)"
 ! grep -q "soft lockup" "$log" || bad "soft lockup on the console"
+
+# vm.counters: the disk's reads and the card's DHCP exchange, per queue
+say "dd if=/dev/vda of=/dev/null bs=64k count=16 2>/dev/null; ip link set eth0 up; udhcpc -i eth0 -n -q -t 3 -T 1 -s /bin/true >/dev/null 2>&1; printf 'VMM%s io-%s\n' TEST done"
+wait_log "$log" "VMMTEST io-done" 60 || bad "the disk read and DHCP did not finish"
+curl -s --max-time 30 --unix-socket /run/vmm/ctl-p.sock \
+	http://localhost/api/v1/vm.counters >"$OUTDIR/ctl-pause.counters"
+"$VMMCTL" info ctl-p >>"$OUTDIR/ctl-pause.info" 2>&1
+cat "$OUTDIR/ctl-pause.info"
+# the largest value of a counter over every queue
+maxof() {
+	grep -o "\"$1\":[0-9]*" "$OUTDIR/ctl-pause.counters" | cut -d: -f2 | sort -n | tail -n 1
+}
+[ "$(maxof read_bytes)" -ge 1048576 ] 2>/dev/null ||
+	bad "vm.counters: virtio-blk read_bytes $(maxof read_bytes), want >= 1 MiB: $(cat "$OUTDIR/ctl-pause.counters")"
+[ "$(maxof tx_packets)" -ge 1 ] 2>/dev/null && [ "$(maxof rx_packets)" -ge 1 ] 2>/dev/null ||
+	bad "vm.counters: virtio-net tx/rx packets $(maxof tx_packets)/$(maxof rx_packets): $(cat "$OUTDIR/ctl-pause.counters")"
+[ "$(maxof mmio)" -ge 1 ] 2>/dev/null || bad "vm.counters: no MMIO exits counted"
+grep -q '^  vCPU 0 (' "$OUTDIR/ctl-pause.info" || bad "vmmctl info shows no vCPU exits"
 
 "$VMMCTL" reset ctl-p || bad "vmmctl reset failed"
 wait_log "$log" "VMMTEST shell-ready" 200 2 || bad "no second boot after vmmctl reset"
@@ -101,6 +123,7 @@ pid=
 [ "$rc" = 0 ] || bad "exit status $rc after the guest's poweroff, want 0"
 [ "$(count_in "$log" "VMMTEST init-start")" = 3 ] || bad "want exactly three boots"
 exec 3>&-
+rm -f "$OUTDIR/ctl-pause.img" "$fifo"
 i=0
 while kill -0 "$evpid" 2>/dev/null && [ "$i" -lt 10 ]; do
 	sleep 1
