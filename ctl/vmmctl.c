@@ -272,6 +272,22 @@ static void print_counters(struct json_object *o)
 		print_nonzero("", "API", v);
 }
 
+static void print_net(size_t i, struct json_object *n)
+{
+	struct json_object *v;
+
+	printf("Net %zu:    ", i);
+	if (json_object_object_get_ex(n, "tap", &v))
+		printf("tap %s", json_object_get_string(v));
+	else if (json_object_object_get_ex(n, "fd", &v))
+		printf("fd %lld", (long long)json_object_get_int64(v));
+	else
+		printf("user");
+	if (json_object_object_get_ex(n, "mac", &v))
+		printf(", mac %s", json_object_get_string(v));
+	printf(", %lld queues\n", (long long)get_int(n, "num_queues"));
+}
+
 static int do_info(struct ctl *c)
 {
 	struct json_object *o, *cfg, *p, *disks;
@@ -307,6 +323,9 @@ static int do_info(struct ctl *c)
 			for (i = 0; i < json_object_array_length(disks); i++)
 				printf("Disk %zu:   %s\n", i,
 				       get_str(json_object_array_get_idx(disks, i), "path"));
+		if (json_object_object_get_ex(cfg, "nets", &disks))
+			for (i = 0; i < json_object_array_length(disks); i++)
+				print_net(i, json_object_array_get_idx(disks, i));
 	}
 	json_object_put(o);
 	ret = check(c, ctl_request(c->socket, "GET", "vm.counters", NULL, c->timeout_s, NULL,
