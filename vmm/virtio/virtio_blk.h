@@ -81,7 +81,7 @@ struct virtio_blk {
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config cfg;	/* little-endian, as the guest reads it */
 	struct vblk_queue *queues;	/* nr_queues, live between activate and reset */
-	struct vblk_stats stats[VBLK_MAX_QUEUES];	/* for the device's life */
+	struct vblk_stats stats[VBLK_MAX_QUEUES];	/* kept over a device reset */
 };
 
 /* API for the VM. */
