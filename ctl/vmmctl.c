@@ -288,6 +288,27 @@ static void print_net(size_t i, struct json_object *n)
 	printf(", %lld queues\n", (long long)get_int(n, "num_queues"));
 }
 
+/* --json: vm.info's object with vm.counters' as "counters"; takes o */
+static int print_info_json(struct ctl *c, struct json_object *o)
+{
+	struct json_object *cnt = NULL;
+	struct ctl_answer a;
+	int ret;
+
+	ret = check(c, ctl_request(c->socket, "GET", "vm.counters", NULL, c->timeout_s, NULL,
+				   NULL, &a), &a);
+	if (!ret && !(cnt = parse_answer(&a)))
+		ret = CTL_ERR_OTHER;
+	ctl_answer_free(&a);
+	if (!ret) {
+		json_object_object_add(o, "counters", cnt);
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+	json_object_put(o);
+	return ret;
+}
+
 static int do_info(struct ctl *c)
 {
 	struct json_object *o, *cfg, *p, *disks;
@@ -298,13 +319,15 @@ static int do_info(struct ctl *c)
 
 	ret = check(c, ctl_request(c->socket, "GET", "vm.info", NULL, c->timeout_s, NULL, NULL,
 				   &a), &a);
-	if (ret || c->json) {
-		if (!ret)
-			printf("%s\n", a.body);
+	if (ret) {
 		ctl_answer_free(&a);
 		return ret;
 	}
 	o = parse_answer(&a);
+	if (o && c->json) {
+		ctl_answer_free(&a);
+		return print_info_json(c, o);
+	}
 	ctl_answer_free(&a);
 	if (!o)
 		return CTL_ERR_OTHER;

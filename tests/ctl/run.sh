@@ -111,6 +111,10 @@ print(len(v), v[0]["exits"] > 0, v[0]["exits_by_reason"]["io"] > 0,
 	[ "$out" = "2 True True ['virtio-blk0', 'virtio-net0'] 2 0" ] &&
 		ok "vm.counters: vCPU exits, disk and net queues" ||
 		bad "vm.counters" "$out: $r"
+	out=$("$CTL" --socket "$work/spec.sock" info --json | python3 -c 'import json,sys
+o=json.load(sys.stdin); print(o["state"], len(o["counters"]["vcpus"]), o["counters"]["devices"][1]["id"])' 2>&1)
+	[ "$out" = "Running 2 virtio-net0" ] && ok "vmmctl info --json: counters" ||
+		bad "vmmctl info --json: counters" "$out"
 	out=$("$CTL" --socket "$work/spec.sock" config --json)
 	[[ "$out" == *'"nets":[{"user":true,"mac":"02:00:00:00:00:2a","num_queues":2,'* ]] &&
 		ok "vm.config: nets" || bad "vm.config: nets" "$out"
