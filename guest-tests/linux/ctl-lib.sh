@@ -35,7 +35,7 @@ ctl_start() {
 	bgpid=$!
 }
 
-# ctl_guest_args TEST: the usual guest arguments (as vmm_boot's)
+# ctl_guest_args: kernel, initrd, vCPUs and memory as vmm_boot gives them
 ctl_guest_args() {
 	echo "--kernel $GUEST_KERNEL --initrd $GUEST_INITRD --cpus $GUEST_CPUS --memory $GUEST_MEMORY"
 }
