@@ -248,6 +248,8 @@ static void print_counters(struct json_object *o)
 				 (long long)get_int(e, "exits"));
 			if (json_object_object_get_ex(e, "exits_by_reason", &v))
 				print_nonzero("  ", what, v);
+			if (json_object_object_get_ex(e, "kvm", &v))
+				print_nonzero("    ", "KVM", v);
 		}
 	}
 	if (json_object_object_get_ex(o, "devices", &arr) && json_object_array_length(arr)) {

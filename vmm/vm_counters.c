@@ -21,6 +21,26 @@ struct counters_ctx {
 	bool failed;
 };
 
+static void kvm_stat_put(void *opaque, const char *name, uint64_t v)
+{
+	json_object_object_add(opaque, name, json_object_new_int64((int64_t)v));
+}
+
+/* "kvm": KVM's own counters (in-kernel exits too), when the vCPU has a stats fd */
+static void add_kvm_stats(struct vcpu *vcpu, struct json_object *v)
+{
+	int fd = __atomic_load_n(&vcpu->kvm_stats_fd, __ATOMIC_ACQUIRE);
+	struct json_object *k;
+
+	if (fd < 0 || !(k = json_object_new_object()))
+		return;
+	if (vcpu_kvm_stats_each(fd, kvm_stat_put, k) || !json_object_object_length(k)) {
+		json_object_put(k);
+		return;
+	}
+	json_object_object_add(v, "kvm", k);
+}
+
 static struct json_object *vcpus_json(struct vm *vm)
 {
 	struct json_object *arr = json_object_new_array();
@@ -47,6 +67,7 @@ static struct json_object *vcpus_json(struct vm *vm)
 		json_object_object_add(v, "id", json_object_new_int64(i));
 		json_object_object_add(v, "exits", json_object_new_int64((int64_t)total));
 		json_object_object_add(v, "exits_by_reason", ex);
+		add_kvm_stats(&vm->vcpus[i], v);
 		json_object_array_add(arr, v);
 	}
 	return arr;

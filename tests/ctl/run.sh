@@ -106,7 +106,7 @@ if start_vm spec --cpus 2 --disk "path=$work/spec.img,format=raw,num-queues=2" \
 	r=$(curl -s --unix-socket "$work/spec.sock" http://localhost/api/v1/vm.counters)
 	out=$(echo "$r" | python3 -c 'import json,sys
 c=json.load(sys.stdin); v=c["vcpus"]; d=c["devices"]
-print(len(v), v[0]["exits"] > 0, v[0]["exits_by_reason"]["io"] > 0,
+print(len(v), v[0]["exits"] > 0, v[0]["exits_by_reason"]["io"] > 0 and v[0].get("kvm", {"exits": 1})["exits"] > 0,
       [x["id"] for x in d], len(d[0]["queues"]), d[0]["queues"][1]["requests"])' 2>&1)
 	[ "$out" = "2 True True ['virtio-blk0', 'virtio-net0'] 2 0" ] &&
 		ok "vm.counters: vCPU exits, disk and net queues" ||

@@ -25,6 +25,7 @@ int vcpu_create(struct vm *vm, unsigned int id, struct vcpu *vcpu)
 	memset(vcpu, 0, sizeof(*vcpu));
 	vcpu->vm = vm;
 	vcpu->id = id;
+	vcpu->kvm_stats_fd = -1;
 	fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (fd < 0) {
 		int err = -errno;
@@ -53,8 +54,11 @@ void vcpu_destroy(struct vcpu *vcpu)
 		munmap(vcpu->run, (size_t)vcpu->vm->vcpu_mmap_size);
 	if (vcpu->fd >= 0)
 		close(vcpu->fd);
+	if (vcpu->kvm_stats_fd >= 0)
+		close(vcpu->kvm_stats_fd);
 	vcpu->run = NULL;
 	vcpu->fd = -1;
+	vcpu->kvm_stats_fd = -1;
 }
 
 static void vcpu_handle_io(struct vcpu *vcpu)
@@ -204,6 +208,7 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	exit_stats_init(vcpu);
+	vcpu_kvm_stats_open(vcpu);
 	/* every host resource is held: from here on only the vCPU's syscalls */
 	if (sandbox_apply_kvm(SANDBOX_VCPU, vm->vm_fd, vcpu->fd)) {
 		vm_request_exit(vm, VM_EXIT_HOST, VMM_EXIT_HOST);

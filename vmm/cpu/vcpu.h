@@ -37,6 +37,7 @@ struct vcpu {
 	struct exit_stats *stats;	/* -vv only: exit_stats.c */
 	/* written by the vCPU thread only; others read them with relaxed atomics */
 	uint64_t exits[VCPU_EXIT_NR];
+	int kvm_stats_fd;	/* KVM_GET_STATS_FD, or -1: set once by the vCPU thread */
 	/* the last stopped-guest probe answered, and the answer (vm_halt.c) */
 	unsigned int probe_done;
 	bool stopped;
@@ -71,6 +72,11 @@ static inline void vcpu_count_exit(struct vcpu *vcpu, enum vcpu_exit_kind k)
 }
 /* "io", "mmio", ...: the counter's name in vm.counters */
 const char *vcpu_exit_kind_name(unsigned int k);
+/* The vCPU's own thread: opens kvm_stats_fd (KVM's binary stats) if it can. */
+void vcpu_kvm_stats_open(struct vcpu *vcpu);
+/* fn(name, value) for KVM's exit counters the stats fd has ("exits", "io_exits", ...). */
+int vcpu_kvm_stats_each(int fd, void (*fn)(void *opaque, const char *name, uint64_t v),
+			void *opaque);
 
 /*
  * vm_halt.c, on the vCPU's own thread after a kick: answers the main
