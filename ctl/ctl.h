@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Exit status of vmmctl (a contract: docs/man/vmmctl.1). */
 #define CTL_OK			0
@@ -36,5 +37,16 @@ int ctl_request(const char *socket_path, const char *method, const char *endpoin
 		const char *body, long timeout_s, ctl_line_fn on_line, void *opaque,
 		struct ctl_answer *ans);
 void ctl_answer_free(struct ctl_answer *ans);
+
+/* output.c: answers' values and human output */
+struct json_object;
+/* The integer at a dotted path ("timestamp.secs"); 0 if absent. */
+int64_t get_int(struct json_object *o, const char *path);
+/* A string member, or "-". */
+const char *get_str(struct json_object *o, const char *key);
+/* vm.counters: vCPU exits, devices and queues, events, API (non-zero values) */
+void print_counters(struct json_object *o);
+/* One of vm.info's config.nets */
+void print_net(size_t i, struct json_object *n);
 
 #endif

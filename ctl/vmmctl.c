@@ -126,31 +126,6 @@ static struct json_object *parse_answer(const struct ctl_answer *a)
 	return o;
 }
 
-static int64_t get_int(struct json_object *o, const char *path)
-{
-	char key[64];
-	const char *dot;
-	struct json_object *v = o;
-
-	while (v && path) {
-		dot = strchr(path, '.');
-		snprintf(key, sizeof(key), "%.*s", dot ? (int)(dot - path) : (int)strlen(path), path);
-		if (!json_object_object_get_ex(v, key, &v))
-			return 0;
-		path = dot ? dot + 1 : NULL;
-	}
-	return v ? json_object_get_int64(v) : 0;
-}
-
-static const char *get_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return "-";
-	return json_object_get_string(v);
-}
-
 static void fmt_uptime(int64_t ms, char *buf, size_t len)
 {
 	int64_t s = ms / 1000;
@@ -218,6 +193,27 @@ static int do_list(struct ctl *c)
 	return CTL_OK;
 }
 
+/* --json: vm.info's object with vm.counters' as "counters"; takes o */
+static int print_info_json(struct ctl *c, struct json_object *o)
+{
+	struct json_object *cnt = NULL;
+	struct ctl_answer a;
+	int ret;
+
+	ret = check(c, ctl_request(c->socket, "GET", "vm.counters", NULL, c->timeout_s, NULL,
+				   NULL, &a), &a);
+	if (!ret && !(cnt = parse_answer(&a)))
+		ret = CTL_ERR_OTHER;
+	ctl_answer_free(&a);
+	if (!ret) {
+		json_object_object_add(o, "counters", cnt);
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+	json_object_put(o);
+	return ret;
+}
+
 static int do_info(struct ctl *c)
 {
 	struct json_object *o, *cfg, *p, *disks;
@@ -228,13 +224,15 @@ static int do_info(struct ctl *c)
 
 	ret = check(c, ctl_request(c->socket, "GET", "vm.info", NULL, c->timeout_s, NULL, NULL,
 				   &a), &a);
-	if (ret || c->json) {
-		if (!ret)
-			printf("%s\n", a.body);
+	if (ret) {
 		ctl_answer_free(&a);
 		return ret;
 	}
 	o = parse_answer(&a);
+	if (o && c->json) {
+		ctl_answer_free(&a);
+		return print_info_json(c, o);
+	}
 	ctl_answer_free(&a);
 	if (!o)
 		return CTL_ERR_OTHER;
@@ -253,12 +251,21 @@ static int do_info(struct ctl *c)
 			for (i = 0; i < json_object_array_length(disks); i++)
 				printf("Disk %zu:   %s\n", i,
 				       get_str(json_object_array_get_idx(disks, i), "path"));
+		if (json_object_object_get_ex(cfg, "nets", &disks))
+			for (i = 0; i < json_object_array_length(disks); i++)
+				print_net(i, json_object_array_get_idx(disks, i));
 	}
 	json_object_put(o);
 	ret = check(c, ctl_request(c->socket, "GET", "vm.counters", NULL, c->timeout_s, NULL,
 				   NULL, &a), &a);
-	if (!ret)
-		printf("Counters: %s\n", a.body);
+	if (!ret) {
+		o = parse_answer(&a);
+		if (o)
+			print_counters(o);
+		else
+			ret = CTL_ERR_OTHER;
+		json_object_put(o);
+	}
 	ctl_answer_free(&a);
 	return ret;
 }

@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "config_json.h"
+#include "config_json_internal.h"
 
 #define MIN_MEMORY	(16ULL << 20)
 #define MAX_MEMORY	(1ULL << 40)
@@ -56,16 +57,7 @@ static const struct choice engine_choices[] = {
 	{ NULL, 0 },
 };
 
-/* The reader's state: where strings go and where the error goes. */
-struct reader {
-	char *arena;
-	size_t used, size;
-	char *err;
-	size_t errlen;
-};
-
-__attribute__((format(printf, 2, 3)))
-static int fail(struct reader *r, const char *fmt, ...)
+int cj_fail(struct reader *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -78,7 +70,7 @@ static int fail(struct reader *r, const char *fmt, ...)
 }
 
 /* Every key of obj must be one of keys (NULL-terminated). */
-static int check_keys(struct reader *r, struct json_object *obj, const char *where,
+int cj_check_keys(struct reader *r, struct json_object *obj, const char *where,
 		      const char *const *keys)
 {
 	const char *const *k;
@@ -90,19 +82,19 @@ static int check_keys(struct reader *r, struct json_object *obj, const char *whe
 				break;
 		}
 		if (!*k)
-			return fail(r, "config: unknown key '%s' in %s", key, where);
+			return cj_fail(r, "config: unknown key '%s' in %s", key, where);
 	}
 	return 0;
 }
 
-static int get_object(struct reader *r, struct json_object *parent, const char *key,
+int cj_get_object(struct reader *r, struct json_object *parent, const char *key,
 		      const char *where, struct json_object **out)
 {
 	*out = NULL;
 	if (!json_object_object_get_ex(parent, key, out))
 		return 0;
 	if (!json_object_is_type(*out, json_type_object))
-		return fail(r, "config: %s%s must be an object", where, key);
+		return cj_fail(r, "config: %s%s must be an object", where, key);
 	return 0;
 }
 
@@ -117,24 +109,24 @@ static int get_string(struct reader *r, struct json_object *obj, const char *key
 	if (!json_object_object_get_ex(obj, key, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_string))
-		return fail(r, "config: %s%s must be a string", where, key);
+		return cj_fail(r, "config: %s%s must be a string", where, key);
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
 	if (strlen(s) != len)
-		return fail(r, "config: %s%s contains a NUL character", where, key);
+		return cj_fail(r, "config: %s%s contains a NUL character", where, key);
 	if (!len)
-		return fail(r, "config: %s%s is empty", where, key);
+		return cj_fail(r, "config: %s%s is empty", where, key);
 	if (len >= max)
-		return fail(r, "config: %s%s is longer than %zu bytes", where, key, max - 1);
+		return cj_fail(r, "config: %s%s is longer than %zu bytes", where, key, max - 1);
 	if (r->size - r->used < len + 1)
-		return fail(r, "config: %s%s: out of string space", where, key);
+		return cj_fail(r, "config: %s%s: out of string space", where, key);
 	memcpy(r->arena + r->used, s, len + 1);
 	*out = r->arena + r->used;
 	r->used += len + 1;
 	return 0;
 }
 
-static int get_bool(struct reader *r, struct json_object *obj, const char *key,
+int cj_get_bool(struct reader *r, struct json_object *obj, const char *key,
 		    const char *where, bool *out)
 {
 	struct json_object *v;
@@ -142,12 +134,12 @@ static int get_bool(struct reader *r, struct json_object *obj, const char *key,
 	if (!json_object_object_get_ex(obj, key, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_boolean))
-		return fail(r, "config: %s%s must be true or false", where, key);
+		return cj_fail(r, "config: %s%s must be true or false", where, key);
 	*out = json_object_get_boolean(v);
 	return 0;
 }
 
-static int get_uint(struct reader *r, struct json_object *obj, const char *key,
+int cj_get_uint(struct reader *r, struct json_object *obj, const char *key,
 		    const char *where, uint64_t min, uint64_t max, uint64_t *out)
 {
 	struct json_object *v;
@@ -156,11 +148,11 @@ static int get_uint(struct reader *r, struct json_object *obj, const char *key,
 	if (!json_object_object_get_ex(obj, key, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_int))
-		return fail(r, "config: %s%s must be an integer", where, key);
+		return cj_fail(r, "config: %s%s must be an integer", where, key);
 	errno = 0;
 	n = json_object_get_int64(v);
 	if (errno || n < 0 || (uint64_t)n < min || (uint64_t)n > max)
-		return fail(r, "config: %s%s must be from %llu to %llu", where, key,
+		return cj_fail(r, "config: %s%s must be from %llu to %llu", where, key,
 			    (unsigned long long)min, (unsigned long long)max);
 	*out = (uint64_t)n;
 	return 0;
@@ -176,7 +168,7 @@ static int get_choice(struct reader *r, struct json_object *obj, const char *key
 	if (!json_object_object_get_ex(obj, key, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_string))
-		return fail(r, "config: %s%s must be a string", where, key);
+		return cj_fail(r, "config: %s%s must be a string", where, key);
 	s = json_object_get_string(v);
 	for (c = choices; c->name; c++) {
 		if (!strcmp(c->name, s)) {
@@ -184,7 +176,7 @@ static int get_choice(struct reader *r, struct json_object *obj, const char *key
 			return 0;
 		}
 	}
-	return fail(r, "config: %s%s: '%.64s' is not one of the accepted values (docs/config.md)",
+	return cj_fail(r, "config: %s%s: '%.64s' is not one of the accepted values (docs/config.md)",
 		    where, key, s);
 }
 
@@ -207,23 +199,23 @@ static int read_payload(struct reader *r, struct json_object *root, struct vm_co
 	struct json_object *p;
 	int ret;
 
-	ret = get_object(r, root, "payload", "", &p);
+	ret = cj_get_object(r, root, "payload", "", &p);
 	if (ret)
 		return ret;
 	if (!p)
-		return fail(r, "config: no payload (payload.kernel is required)");
-	ret = check_keys(r, p, "payload", keys);
+		return cj_fail(r, "config: no payload (payload.kernel is required)");
+	ret = cj_check_keys(r, p, "payload", keys);
 	ret = ret ? ret : get_string(r, p, "kernel", "payload.", &cfg->kernel, 4096);
 	ret = ret ? ret : get_string(r, p, "initramfs", "payload.", &cfg->initrd, 4096);
 	ret = ret ? ret : get_string(r, p, "cmdline", "payload.", &cfg->cmdline, 65536);
-	ret = ret ? ret : get_bool(r, p, "flat", "payload.", &cfg->flat);
-	ret = ret ? ret : get_bool(r, p, "guest_unpack", "payload.", &cfg->guest_unpack);
+	ret = ret ? ret : cj_get_bool(r, p, "flat", "payload.", &cfg->flat);
+	ret = ret ? ret : cj_get_bool(r, p, "guest_unpack", "payload.", &cfg->guest_unpack);
 	if (ret)
 		return ret;
 	if (!cfg->kernel)
-		return fail(r, "config: payload.kernel is required");
+		return cj_fail(r, "config: payload.kernel is required");
 	if (cfg->flat && cfg->initrd)
-		return fail(r, "config: payload.initramfs cannot be used with payload.flat");
+		return cj_fail(r, "config: payload.initramfs cannot be used with payload.flat");
 	return 0;
 }
 
@@ -235,19 +227,19 @@ static int read_sizes(struct reader *r, struct json_object *root, struct vm_conf
 	uint64_t v;
 	int ret;
 
-	ret = get_object(r, root, "cpus", "", &o);
+	ret = cj_get_object(r, root, "cpus", "", &o);
 	if (!ret && o) {
 		v = cfg->cpus;
-		ret = check_keys(r, o, "cpus", cpu_keys);
-		ret = ret ? ret : get_uint(r, o, "boot_vcpus", "cpus.", 1, VMM_MAX_CPUS, &v);
+		ret = cj_check_keys(r, o, "cpus", cpu_keys);
+		ret = ret ? ret : cj_get_uint(r, o, "boot_vcpus", "cpus.", 1, VMM_MAX_CPUS, &v);
 		cfg->cpus = (unsigned int)v;
 	}
 	if (ret)
 		return ret;
-	ret = get_object(r, root, "memory", "", &o);
+	ret = cj_get_object(r, root, "memory", "", &o);
 	if (!ret && o) {
-		ret = check_keys(r, o, "memory", mem_keys);
-		ret = ret ? ret : get_uint(r, o, "size", "memory.", MIN_MEMORY, MAX_MEMORY,
+		ret = cj_check_keys(r, o, "memory", mem_keys);
+		ret = ret ? ret : cj_get_uint(r, o, "size", "memory.", MIN_MEMORY, MAX_MEMORY,
 					   &cfg->memory);
 	}
 	return ret;
@@ -260,19 +252,19 @@ static int read_console(struct reader *r, struct json_object *root, struct vm_co
 	int mode = CONSOLE_STDIO;
 	int ret;
 
-	ret = get_object(r, root, "console", "", &o);
+	ret = cj_get_object(r, root, "console", "", &o);
 	if (ret || !o)
 		return ret;
-	ret = check_keys(r, o, "console", keys);
+	ret = cj_check_keys(r, o, "console", keys);
 	ret = ret ? ret : get_choice(r, o, "mode", "console.", console_choices, &mode);
 	ret = ret ? ret : get_string(r, o, "file", "console.", &cfg->console_path, 4096);
 	if (ret)
 		return ret;
 	cfg->console = (enum console_kind)mode;
 	if (cfg->console == CONSOLE_FILE && !cfg->console_path)
-		return fail(r, "config: console.mode \"file\" needs console.file");
+		return cj_fail(r, "config: console.mode \"file\" needs console.file");
 	if (cfg->console != CONSOLE_FILE && cfg->console_path)
-		return fail(r, "config: console.file is only for console.mode \"file\"");
+		return cj_fail(r, "config: console.file is only for console.mode \"file\"");
 	return 0;
 }
 
@@ -292,26 +284,26 @@ static int read_disk(struct reader *r, struct json_object *d, unsigned int i,
 
 	snprintf(where, sizeof(where), "disks[%u].", i);
 	if (!json_object_is_type(d, json_type_object))
-		return fail(r, "config: disks[%u] must be an object", i);
+		return cj_fail(r, "config: disks[%u] must be an object", i);
 	memset(o, 0, sizeof(*o));
-	ret = check_keys(r, d, "a disk", keys);
+	ret = cj_check_keys(r, d, "a disk", keys);
 	ret = ret ? ret : get_string(r, d, "path", where, &path, BLK_PATH_MAX);
 	ret = ret ? ret : get_choice(r, d, "format", where, format_choices, &format);
-	ret = ret ? ret : get_bool(r, d, "readonly", where, &o->readonly);
+	ret = ret ? ret : cj_get_bool(r, d, "readonly", where, &o->readonly);
 	ret = ret ? ret : get_choice(r, d, "cache", where, cache_choices, &cache);
 	ret = ret ? ret : get_string(r, d, "serial", where, &serial, BLK_SERIAL_MAX + 1);
-	ret = ret ? ret : get_bool(r, d, "snapshot", where, &o->snapshot);
-	ret = ret ? ret : get_uint(r, d, "num_queues", where, 1, MAX_QUEUES, &nq);
+	ret = ret ? ret : cj_get_bool(r, d, "snapshot", where, &o->snapshot);
+	ret = ret ? ret : cj_get_uint(r, d, "num_queues", where, 1, MAX_QUEUES, &nq);
 	ret = ret ? ret : get_choice(r, d, "engine", where, engine_choices, &engine);
 	if (ret)
 		return ret;
 	if (!path)
-		return fail(r, "config: %spath is required", where);
+		return cj_fail(r, "config: %spath is required", where);
 	strcpy(o->path, path);		/* < BLK_PATH_MAX: checked above */
 	if (serial) {
 		for (k = 0; serial[k]; k++) {
 			if (serial[k] < 0x20 || serial[k] > 0x7e)
-				return fail(r, "config: %sserial must be printable ASCII", where);
+				return cj_fail(r, "config: %sserial must be printable ASCII", where);
 		}
 		strcpy(o->serial, serial);
 	}
@@ -331,10 +323,10 @@ static int read_disks(struct reader *r, struct json_object *root, struct vm_conf
 	if (!json_object_object_get_ex(root, "disks", &a))
 		return 0;
 	if (!json_object_is_type(a, json_type_array))
-		return fail(r, "config: disks must be an array");
+		return cj_fail(r, "config: disks must be an array");
 	n = json_object_array_length(a);
 	if (n > VMM_MAX_DISKS)
-		return fail(r, "config: at most %d disks", VMM_MAX_DISKS);
+		return cj_fail(r, "config: at most %d disks", VMM_MAX_DISKS);
 	for (i = 0; i < n; i++) {
 		ret = read_disk(r, json_object_array_get_idx(a, i), (unsigned int)i,
 				&cfg->disks[i]);
@@ -352,7 +344,7 @@ static int read_platform(struct reader *r, struct json_object *root, struct vm_c
 	int ret;
 
 	ret = get_choice(r, root, "on_reboot", "", on_reboot_choices, &on_reboot);
-	ret = ret ? ret : get_bool(r, root, "testdev", "", &cfg->testdev);
+	ret = ret ? ret : cj_get_bool(r, root, "testdev", "", &cfg->testdev);
 	cfg->on_reboot = (enum on_reboot)on_reboot;
 	return ret;
 }
@@ -367,13 +359,16 @@ static void set_defaults(struct vm_config *cfg)
 	cfg->console = CONSOLE_STDIO;
 	memset(cfg->disks, 0, sizeof(cfg->disks));
 	cfg->nr_disks = 0;
+	memset(cfg->nets, 0, sizeof(cfg->nets));
+	cfg->nr_nets = 0;
 }
 
 int config_json_parse(const char *text, size_t len, struct vm_config *cfg,
 		      char **arena, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"payload", "cpus", "memory", "console", "disks", "on_reboot", "testdev", NULL,
+		"payload", "cpus", "memory", "console", "disks", "nets", "on_reboot", "testdev",
+		NULL,
 	};
 	struct reader r = { .err = err, .errlen = errlen };
 	struct json_object *root = NULL;
@@ -385,14 +380,14 @@ int config_json_parse(const char *text, size_t len, struct vm_config *cfg,
 	if (errlen)
 		err[0] = '\0';
 	if (len > CONFIG_JSON_MAX)
-		return fail(&r, "config: larger than %u bytes", CONFIG_JSON_MAX);
+		return cj_fail(&r, "config: larger than %u bytes", CONFIG_JSON_MAX);
 	tok = json_tokener_new();
 	if (!tok)
 		return -ENOMEM;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	root = json_tokener_parse_ex(tok, text, (int)len);
 	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
-		ret = fail(&r, "config: not valid JSON: %s at byte %zu",
+		ret = cj_fail(&r, "config: not valid JSON: %s at byte %zu",
 			   root ? "trailing data" :
 			   json_tokener_get_error(tok) == json_tokener_continue ? "it ends early" :
 			    json_tokener_error_desc(json_tokener_get_error(tok)),
@@ -400,12 +395,12 @@ int config_json_parse(const char *text, size_t len, struct vm_config *cfg,
 		goto out;
 	}
 	if (json_tokener_get_parse_end(tok) < len) {
-		ret = fail(&r, "config: trailing data after the JSON object at byte %zu",
+		ret = cj_fail(&r, "config: trailing data after the JSON object at byte %zu",
 			   json_tokener_get_parse_end(tok));
 		goto out;
 	}
 	if (!json_object_is_type(root, json_type_object)) {
-		ret = fail(&r, "config: the configuration must be a JSON object");
+		ret = cj_fail(&r, "config: the configuration must be a JSON object");
 		goto out;
 	}
 	/* decoded strings are never longer than their JSON text */
@@ -416,11 +411,12 @@ int config_json_parse(const char *text, size_t len, struct vm_config *cfg,
 		goto out;
 	}
 	set_defaults(&c);
-	ret = check_keys(&r, root, "the configuration", keys);
+	ret = cj_check_keys(&r, root, "the configuration", keys);
 	ret = ret ? ret : read_payload(&r, root, &c);
 	ret = ret ? ret : read_sizes(&r, root, &c);
 	ret = ret ? ret : read_console(&r, root, &c);
 	ret = ret ? ret : read_disks(&r, root, &c);
+	ret = ret ? ret : config_json_read_nets(&r, root, &c);
 	ret = ret ? ret : read_platform(&r, root, &c);
 	if (ret) {
 		free(r.arena);
@@ -568,6 +564,8 @@ struct json_object *config_json_object(const struct vm_config *cfg)
 	con = NULL;
 	ret |= add(root, "disks", disks);
 	disks = NULL;
+	if (!ret && cfg->nr_nets)
+		ret |= add(root, "nets", config_json_nets_object(cfg));
 	ret |= add_string(root, "on_reboot", choice_name(on_reboot_choices, cfg->on_reboot));
 	ret |= add(root, "testdev", json_object_new_boolean(cfg->testdev));
 	if (!ret)

@@ -13,6 +13,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "event_loop.h"
 #include "exitcode.h"
 #include "log.h"
@@ -208,12 +210,42 @@ static int op_quit(struct api *api)
 	return call(api, quit_work, &c);
 }
 
+struct counters_call {
+	struct api_call c;
+	struct json_object *out;
+};
+
+static void counters_work(void *arg)
+{
+	struct counters_call *cc = arg;
+
+	cc->c.ret = api_closing(cc->c.va->api) ? -ESHUTDOWN : 0;
+	if (cc->c.ret || !cc->c.va->vm_live)
+		return;
+	cc->out = vm_counters_json(cc->c.va->vm);
+	if (!cc->out)
+		cc->c.ret = -ENOMEM;
+}
+
+static int op_counters(struct api *api, struct json_object **out)
+{
+	struct counters_call cc = { .out = NULL };
+	int ret;
+
+	ret = call(api, counters_work, &cc.c);
+	*out = ret ? NULL : cc.out;
+	if (ret)
+		json_object_put(cc.out);
+	return ret;
+}
+
 const struct api_vm_ops vm_api_ops = {
 	.ctl = op_ctl,
 	.powerdown = op_powerdown,
 	.state = op_state,
 	.boot = op_boot,
 	.quit = op_quit,
+	.counters = op_counters,
 };
 
 void vm_api_init(struct vm_api *va, struct vm *vm, struct ev_loop *loop,

@@ -45,4 +45,10 @@ void vm_api_attach(struct vm_api *va);
 /* Loop thread, after vm_run(): disarms the powerdown timer. */
 void vm_api_fini(struct vm_api *va);
 
+/*
+ * vm_counters.c, loop thread: {"vcpus": [...], "devices": [...]} of
+ * vm.counters (docs/control.md), or NULL when out of memory.
+ */
+struct json_object *vm_counters_json(struct vm *vm);
+
 #endif

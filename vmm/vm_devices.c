@@ -153,6 +153,11 @@ static int blk_dev_restore(void *opaque, struct state_reader *r)
 	return virtio_blk_restore(opaque, r);
 }
 
+static void blk_dev_counters(void *opaque, struct vm_counter_sink *s)
+{
+	virtio_blk_counters(opaque, s);
+}
+
 static const struct vm_dev_ops blk_dev_ops = {
 	.pause = blk_dev_pause,
 	.resume = blk_dev_resume,
@@ -160,6 +165,7 @@ static const struct vm_dev_ops blk_dev_ops = {
 	.save = blk_dev_save,
 	.restore = blk_dev_restore,
 	.state_version = VIRTIO_BLK_STATE_VERSION,
+	.counters = blk_dev_counters,
 };
 
 /* pause: the I/O threads stop (vhost's rings taken back); resume starts them */
@@ -194,6 +200,28 @@ static int net_dev_restore(void *opaque, struct state_reader *r)
 	return virtio_net_restore(opaque, r);
 }
 
+/* vm.counters: per queue pair, and the control queue's commands */
+static void net_dev_counters(void *opaque, struct vm_counter_sink *s)
+{
+	struct virtio_pci_dev *t = opaque;
+	struct virtio_net *n = t->dev;
+	struct vnet_stats rx, tx;
+	unsigned int q;
+
+	for (q = 0; virtio_net_stats(n, q, &rx, &tx) == 0; q++) {
+		vm_counter_put(s, (int)q, "rx_packets", rx.packets);
+		vm_counter_put(s, (int)q, "rx_bytes", rx.bytes);
+		vm_counter_put(s, (int)q, "rx_drops", rx.drops);
+		vm_counter_put(s, (int)q, "tx_packets", tx.packets);
+		vm_counter_put(s, (int)q, "tx_bytes", tx.bytes);
+		vm_counter_put(s, (int)q, "tx_drops", tx.drops);
+	}
+	vm_counter_put(s, -1, "ctrl_commands",
+		       __atomic_load_n(&n->ctrl_stats.packets, __ATOMIC_RELAXED));
+	vm_counter_put(s, -1, "ctrl_errors",
+		       __atomic_load_n(&n->ctrl_stats.drops, __ATOMIC_RELAXED));
+}
+
 static const struct vm_dev_ops net_dev_ops = {
 	.pause = net_dev_pause,
 	.resume = net_dev_resume,
@@ -201,6 +229,7 @@ static const struct vm_dev_ops net_dev_ops = {
 	.save = net_dev_save,
 	.restore = net_dev_restore,
 	.state_version = VIRTIO_NET_STATE_VERSION,
+	.counters = net_dev_counters,
 };
 
 /* Adds a created device; if the list is full, destroys it. */

@@ -7,7 +7,7 @@
 #   OUTDIR/l1-base.cpio    busybox, kvm/tun/vhost/loop modules, the guest kernel,
 #                          QEMU (+ libraries, firmware), e2fsprogs: cached,
 #                          rebuilt when its inputs change
-#   OUTDIR/l1-top.cpio     VMM (+ libraries), the guest initramfs, the test
+#   OUTDIR/l1-top.cpio     VMM (+ libraries), vmmctl + curl, the guest initramfs, the test
 #                          cases, bench/boot, bench/blk, /init: rebuilt every run
 # With L1_FIO=1 (bench/blk/run.sh) also OUTDIR/fio.cpio (fio + libraries,
 # bench/blk/mk-fio-initrd.sh, ~80 MB): appended, so L1 has fio, and the
@@ -59,6 +59,15 @@ fi
 if [ -e "$(dirname "$vmm")/vmm-img" ]; then
 	stage_bin "$stage" "$(readlink -f "$(dirname "$vmm")/vmm-img")"
 	cp "$(dirname "$vmm")/vmm-img" "$stage"/th/vmm-img
+fi
+# vmmctl beside vmm, and curl: the control-socket cases (ctl-*) drive the
+# VMs with them (vm.create / vm.boot have no vmmctl verb)
+if [ -e "$(dirname "$vmm")/vmmctl" ]; then
+	stage_bin "$stage" "$(readlink -f "$(dirname "$vmm")/vmmctl")"
+	cp "$(dirname "$vmm")/vmmctl" "$stage"/th/vmmctl
+fi
+if [ -x /usr/bin/curl ]; then
+	stage_bin "$stage" /usr/bin/curl
 fi
 cp "$out/guest-initrd.gz" "$stage"/guest/initrd.gz
 cp -r "$top"/guest-tests/linux "$stage"/th/linux

@@ -12,7 +12,7 @@
 
 .PHONY: test-linux testhost-shell bench-boot bench-blk
 
-test-linux: $(BUILD)/vmm $(BUILD)/vmm-img guest-tests
+test-linux: $(BUILD)/vmm $(BUILD)/vmm-img $(BUILD)/vmmctl guest-tests
 	$(Q)BUILD=$(BUILD) VMM=$(BUILD)/vmm ./guest-tests/testhost/run.sh $(LINUX_CASES)
 
 testhost-shell:

@@ -69,6 +69,9 @@ def check_schema(spec, schema, value, where):
                 errs += check_schema(spec, props[k], v, f"{where}.{k}")
             elif schema.get("additionalProperties") is False:
                 errs.append(f"{where}: undocumented key '{k}'")
+            elif isinstance(schema.get("additionalProperties"), dict):
+                errs += check_schema(spec, schema["additionalProperties"], v,
+                                     f"{where}.{k}")
     if t == "array":
         for i, v in enumerate(value):
             errs += check_schema(spec, schema.get("items", {}), v, f"{where}[{i}]")

@@ -90,7 +90,10 @@ print(v)' "$1"
 }
 
 # ---- the documented API: every endpoint answers, every answer parses ----
-if start_vm spec; then
+truncate -s 1M "$work/spec.img"
+# --net user: slirp's internal network only; serial.elf never touches the card
+if start_vm spec --cpus 2 --disk "path=$work/spec.img,format=raw,num-queues=2" \
+	--net user,mac=02:00:00:00:00:2a; then
 	out=$(python3 tests/ctl/openapi_check.py docs/openapi.yaml "$work/spec.sock" 2>&1)
 	if echo "$out" | grep -q '^[0-9]* passed, 0 failed'; then
 		ok "openapi: $(echo "$out" | tail -n1)"
@@ -99,6 +102,25 @@ if start_vm spec; then
 	fi
 	r=$(curl -s --unix-socket "$work/spec.sock" http://localhost/api/v1/vmm.ping)
 	[ "$(echo "$r" | json_get pid)" = "$VM_PID" ] && ok "curl vmm.ping" || bad "curl vmm.ping" "$r"
+	# vm.counters: each vCPU's exits by reason, each device's queues
+	r=$(curl -s --unix-socket "$work/spec.sock" http://localhost/api/v1/vm.counters)
+	out=$(echo "$r" | python3 -c 'import json,sys
+c=json.load(sys.stdin); v=c["vcpus"]; d=c["devices"]
+print(len(v), v[0]["exits"] > 0, v[0]["exits_by_reason"]["io"] > 0 and v[0].get("kvm", {"exits": 1})["exits"] > 0,
+      [x["id"] for x in d], len(d[0]["queues"]), d[0]["queues"][1]["requests"])' 2>&1)
+	[ "$out" = "2 True True ['virtio-blk0', 'virtio-net0'] 2 0" ] &&
+		ok "vm.counters: vCPU exits, disk and net queues" ||
+		bad "vm.counters" "$out: $r"
+	out=$("$CTL" --socket "$work/spec.sock" info --json | python3 -c 'import json,sys
+o=json.load(sys.stdin); print(o["state"], len(o["counters"]["vcpus"]), o["counters"]["devices"][1]["id"])' 2>&1)
+	[ "$out" = "Running 2 virtio-net0" ] && ok "vmmctl info --json: counters" ||
+		bad "vmmctl info --json: counters" "$out"
+	out=$("$CTL" --socket "$work/spec.sock" config --json)
+	[[ "$out" == *'"nets":[{"user":true,"mac":"02:00:00:00:00:2a","num_queues":2,'* ]] &&
+		ok "vm.config: nets" || bad "vm.config: nets" "$out"
+	out=$("$CTL" --socket "$work/spec.sock" info)
+	[[ "$out" == *"vCPU 0 ("*"io="* && "$out" == *"virtio-blk0"*"queue 1:"* && "$out" == *"Net 0:    user, mac 02:00:00:00:00:2a, 2 queues"* ]] &&
+		ok "vmmctl info: counters" || bad "vmmctl info: counters" "$out"
 	mode=$(stat -c %a "$work/spec.sock")
 	[ "$mode" = 600 ] && ok "socket mode 0600" || bad "socket mode" "$mode"
 	api "$work/spec.sock" PUT vm.shutdown >/dev/null

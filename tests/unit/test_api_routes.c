@@ -157,6 +157,15 @@ Test(api, ping_and_info)
 	json_object_put(o);
 	expect("GET", "vm.counters", NULL, 200);
 	expect("GET", "vm.config", NULL, 200);
+	/* no counters op (as before a VM exists): the VM's parts are empty arrays */
+	o = req("GET", "vm.counters", NULL);
+	cr_assert(json_object_object_get_ex(o, "vcpus", &v));
+	cr_assert(json_object_is_type(v, json_type_array));
+	cr_assert_eq(json_object_array_length(v), 0);
+	cr_assert(json_object_object_get_ex(o, "devices", &v));
+	cr_assert(json_object_is_type(v, json_type_array));
+	cr_assert(json_object_object_get_ex(o, "api", &v));
+	json_object_put(o);
 }
 
 Test(api, routing_errors)

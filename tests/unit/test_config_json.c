@@ -70,6 +70,27 @@ static void assert_same_vm(const struct vm_config *a, const struct vm_config *b)
 		cr_assert_str_eq(x->serial, y->serial, "disk %u serial", i);
 		cr_assert_eq(x->num_queues, y->num_queues, "disk %u num_queues", i);
 	}
+	cr_assert_eq(a->nr_nets, b->nr_nets);
+	for (i = 0; i < a->nr_nets; i++) {
+		const struct net_opts *x = &a->nets[i], *y = &b->nets[i];
+		unsigned int k;
+
+		cr_assert_eq(x->kind, y->kind, "net %u kind", i);
+		cr_assert_str_eq(x->ifname, y->ifname, "net %u ifname", i);
+		cr_assert_eq(x->fd, y->fd, "net %u fd", i);
+		cr_assert_eq(x->mac_set, y->mac_set, "net %u mac_set", i);
+		cr_assert_arr_eq(x->mac, y->mac, 6, "net %u mac", i);
+		cr_assert_eq(x->vhost, y->vhost, "net %u vhost", i);
+		cr_assert_eq(x->queues, y->queues, "net %u queues", i);
+		cr_assert_eq(x->restrict_net, y->restrict_net, "net %u restrict", i);
+		cr_assert_eq(x->nr_fwd, y->nr_fwd, "net %u hostfwd", i);
+		for (k = 0; k < x->nr_fwd; k++) {
+			cr_assert_eq(x->fwd[k].udp, y->fwd[k].udp);
+			cr_assert_eq(x->fwd[k].host_addr, y->fwd[k].host_addr);
+			cr_assert_eq(x->fwd[k].host_port, y->fwd[k].host_port);
+			cr_assert_eq(x->fwd[k].guest_port, y->fwd[k].guest_port);
+		}
+	}
 }
 
 /* command line -> cfg -> JSON -> cfg2: the same VM */
@@ -102,7 +123,50 @@ Test(config_json, round_trip_every_option)
 		   " --disk path=/a.img,format=raw,readonly=on,cache=none,serial=SER1,num-queues=2,"
 		   "engine=threads"
 		   " --disk path=/b.qcow2,format=qcow2,cache=writethrough,snapshot=on,engine=io_uring"
-		   " --disk /c.img,cache=unsafe --disk path=/d,cache=writeback,engine=auto");
+		   " --disk /c.img,cache=unsafe --disk path=/d,cache=writeback,engine=auto"
+		   " --net tap=tap0,mac=02:00:00:AB:cd:01,vhost=off,queues=4"
+		   " --net fd=5,vhost=on --net tap=vmtap1"
+		   " --net user,mac=02:00:00:00:00:09,hostfwd=tcp:127.0.0.1:2222-:22,"
+		   "hostfwd=udp::5353-:53,hostfwd=tcp:0.0.0.0:8080-:80,restrict=on"
+		   " --net user");
+}
+
+Test(config_json, round_trip_eight_nets)
+{
+	char line[4096] = "--kernel /k";
+	int i;
+
+	for (i = 0; i < VMM_MAX_NICS; i++)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+			 " --net tap=t%d,queues=%d", i, i + 1);
+	round_trip(line);
+}
+
+Test(config_json, nets_in_the_schema)
+{
+	static struct vm_config cfg;
+	const char *j = "{\"payload\":{\"kernel\":\"/k\"},\"nets\":["
+		"{\"tap\":\"tap3\",\"num_queues\":4,\"mac\":\"02:00:00:00:00:07\"},"
+		"{\"user\":true,\"hostfwd\":[\"tcp::2222-:22\"]}]}";
+	char *arena, *json;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cr_assert_eq(config_json_parse(j, strlen(j), &cfg, &arena, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cfg.nr_nets, 2);
+	cr_assert_eq(cfg.nets[0].kind, NET_TAP);
+	cr_assert_str_eq(cfg.nets[0].ifname, "tap3");
+	cr_assert_eq(cfg.nets[0].queues, 2, "num_queues counts rx and tx");
+	cr_assert(cfg.nets[0].mac_set);
+	cr_assert_eq(cfg.nets[0].vhost, NET_VHOST_AUTO);
+	cr_assert_eq(cfg.nets[1].kind, NET_USER);
+	cr_assert_eq(cfg.nets[1].nr_fwd, 1);
+	cr_assert_eq(cfg.nets[1].fwd[0].host_port, 2222);
+	json = config_json_format(&cfg, false);
+	cr_assert(strstr(json, "\"nets\":[{\"tap\":\"tap3\",\"mac\":\"02:00:00:00:00:07\","
+			 "\"num_queues\":4,\"vhost\":\"auto\"},{\"user\":true,\"num_queues\":2,"
+			 "\"hostfwd\":[\"tcp:127.0.0.1:2222-:22\"],\"restrict\":false}]"), "%s", json);
+	free(json);
+	free(arena);
 }
 
 Test(config_json, round_trip_flat_and_console_none)
@@ -165,7 +229,35 @@ Test(config_json, refuses_bad_input)
 	refused("{\"payload\":{\"kernel\":\"/k\"},}", "not valid JSON");	/* strict */
 	refused("{}", "payload");
 	refused("{\"payload\":{}}", "payload.kernel is required");
-	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[]}", "unknown key 'nets'");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"net\":[]}", "unknown key 'net'");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":{}}", "nets must be an array");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[5]}", "nets[0] must be an object");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{}]}", "exactly one of tap");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{\"tap\":\"t\",\"user\":true}]}",
+		"exactly one of tap");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{\"tap\":\"t,vhost=on\"}]}",
+		"cannot hold");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{\"tap\":\"0123456789abcdef\"}]}",
+		"nets[0].tap must be 1 to 15");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{\"fd\":2}]}", "nets[0].fd");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{\"tap\":\"t\",\"num_queues\":3}]}",
+		"must be even");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{\"tap\":\"t\",\"num_queues\":34}]}",
+		"from 2 to 32");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{\"tap\":\"t\",\"mac\":\"ff:ff:ff:ff:ff:ff\"}]}",
+		"nets[0]: --net: bad MAC");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{\"user\":true,\"vhost\":\"on\"}]}",
+		"vhost applies to tap");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{\"user\":true,\"num_queues\":4}]}",
+		"one queue pair");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{\"tap\":\"t\",\"restrict\":true}]}",
+		"restrict applies");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{\"user\":true,\"hostfwd\":[\"tcp:x\"]}]}",
+		"bad hostfwd");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{\"user\":true,\"hostfwd\":\"tcp::1-:2\"}]}",
+		"array of strings");
+	refused("{\"payload\":{\"kernel\":\"/k\"},\"nets\":[{\"tap\":\"t\",\"queues\":2}]}",
+		"unknown key 'queues' in a net");
 	refused("{\"payload\":{\"kernel\":\"/k\",\"initrd\":\"/i\"}}", "unknown key 'initrd'");
 	refused("{\"payload\":{\"kernel\":5}}", "payload.kernel must be a string");
 	refused("{\"payload\":{\"kernel\":\"\"}}", "payload.kernel is empty");

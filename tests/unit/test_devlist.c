@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "devices/devlist.h"
@@ -33,8 +34,15 @@ static void t_resume(void *o) { note('r', o); }
 static void t_reset(void *o) { note('x', o); }
 static void t_destroy(void *o) { note('d', o); }
 
+static void t_counters(void *o, struct vm_counter_sink *s)
+{
+	vm_counter_put(s, -1, "all", 7);
+	vm_counter_put(s, 1, "q1", (uint64_t)((struct tdev *)o)->name);
+}
+
 static const struct vm_dev_ops full_ops = {
 	.pause = t_pause, .resume = t_resume, .reset = t_reset, .destroy = t_destroy,
+	.counters = t_counters,
 };
 static const struct vm_dev_ops bare_ops = { 0 };
 
@@ -105,4 +113,27 @@ Test(devlist, full_list_refuses)
 	for (i = l.nr; i < VM_MAX_DEVICES; i++)
 		cr_assert_eq(vm_devices_add(&l, "x", &bare_ops, NULL), 0);
 	cr_assert_eq(vm_devices_add(&l, "x", &bare_ops, NULL), -ENOSPC);
+}
+
+static void c_begin(void *opaque, unsigned int i, const char *name)
+{
+	char *t = opaque;
+
+	snprintf(t + strlen(t), 64, "[%u %s]", i, name);
+}
+
+static void c_put(void *opaque, int queue, const char *name, uint64_t value)
+{
+	char *t = opaque;
+
+	snprintf(t + strlen(t), 64, "%d:%s=%llu ", queue, name, (unsigned long long)value);
+}
+
+Test(devlist, counters_of_devices_with_the_op)
+{
+	char t[512] = "";
+	struct vm_counter_sink s = { .put = c_put, .opaque = t };
+
+	vm_devices_counters(&l, c_begin, &s);
+	cr_assert_str_eq(t, "[0 a]-1:all=7 1:q1=97 [2 b]-1:all=7 1:q1=98 [3 c]-1:all=7 1:q1=99 ");
 }

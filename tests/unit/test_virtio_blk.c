@@ -663,3 +663,24 @@ Test(virtio_blk, pause_quiesces_and_resume_continues, .timeout = 30)
 	virtio_blk_destroy(t);
 	pci_bus_destroy(&vm);
 }
+
+/* vm.counters: each answered request counts, by kind, with its data bytes */
+Test(virtio_blk, counters)
+{
+	const struct vblk_stats *s;
+
+	open_blk(false);
+	cr_assert_eq(run(chain(0, VIRTIO_BLK_T_OUT, 10, 1024, false)), VIRTIO_BLK_S_OK);
+	cr_assert_eq(run(chain(0, VIRTIO_BLK_T_IN, 9, 512, true)), VIRTIO_BLK_S_OK);
+	cr_assert_eq(run(chain(0, VIRTIO_BLK_T_FLUSH, 0, 0, false)), VIRTIO_BLK_S_OK);
+	cr_assert_eq(run(chain(0, 0x12345, 0, 0, false)), VIRTIO_BLK_S_UNSUPP);
+	cr_assert_eq(run(chain(0, VIRTIO_BLK_T_IN, 0, 512, false)), VIRTIO_BLK_S_IOERR);
+	s = &blk->stats[0];
+	cr_assert_eq(s->requests, 5);
+	cr_assert_eq(s->write_ops, 1);
+	cr_assert_eq(s->write_bytes, 1024);
+	cr_assert_eq(s->read_ops, 1);
+	cr_assert_eq(s->read_bytes, 512);
+	cr_assert_eq(s->flush_ops, 1);
+	cr_assert_eq(s->errors, 2);
+}

@@ -23,6 +23,7 @@
 
 struct api;
 struct ev_loop;
+struct json_object;
 
 /*
  * What the server may ask of the VM.  Called on a server thread; each
@@ -39,6 +40,8 @@ struct api_vm_ops {
 	int (*boot)(struct api *api);
 	/* vmm.shutdown / vm.shutdown: end the process (VMM_EXIT_QUIT) */
 	int (*quit)(struct api *api);
+	/* vm.counters: the VM's {"vcpus", "devices"} (*out NULL: no VM yet) */
+	int (*counters)(struct api *api, struct json_object **out);
 };
 
 struct api_config {

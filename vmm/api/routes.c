@@ -225,6 +225,33 @@ static void route_info(struct api *api, const struct route *rt, const char *body
 	reply_json(out, 200, o);
 }
 
+/*
+ * The VM's counters (api_vm_ops.counters, gathered on the event loop) into
+ * o: "vcpus" and "devices", empty before the VM exists.  false: answered.
+ */
+static bool add_vm_counters(struct api *api, struct json_object *o, struct api_reply *out)
+{
+	static const char *const keys[] = { "vcpus", "devices" };
+	struct json_object *vm = NULL, *v;
+	unsigned int i;
+	int ret = 0;
+
+	if (api->ops && api->ops->counters)
+		ret = api->ops->counters(api, &vm);
+	if (ret) {
+		reply_result(api, "vm.counters", ret, out);
+		return false;
+	}
+	for (i = 0; i < 2; i++) {
+		if (vm && json_object_object_get_ex(vm, keys[i], &v))
+			json_object_object_add(o, keys[i], json_object_get(v));
+		else
+			json_object_object_add(o, keys[i], json_object_new_array());
+	}
+	json_object_put(vm);
+	return true;
+}
+
 static void route_counters(struct api *api, const struct route *rt, const char *body,
 			   size_t len, struct api_reply *out)
 {
@@ -249,6 +276,10 @@ static void route_counters(struct api *api, const struct route *rt, const char *
 	pthread_mutex_unlock(&api->lock);
 	json_object_object_add(o, "events", ev);
 	json_object_object_add(o, "api", a);
+	if (!add_vm_counters(api, o, out)) {
+		json_object_put(o);
+		return;
+	}
 	reply_json(out, 200, o);
 }
 

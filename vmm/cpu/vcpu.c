@@ -25,6 +25,7 @@ int vcpu_create(struct vm *vm, unsigned int id, struct vcpu *vcpu)
 	memset(vcpu, 0, sizeof(*vcpu));
 	vcpu->vm = vm;
 	vcpu->id = id;
+	vcpu->kvm_stats_fd = -1;
 	fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (fd < 0) {
 		int err = -errno;
@@ -53,8 +54,11 @@ void vcpu_destroy(struct vcpu *vcpu)
 		munmap(vcpu->run, (size_t)vcpu->vm->vcpu_mmap_size);
 	if (vcpu->fd >= 0)
 		close(vcpu->fd);
+	if (vcpu->kvm_stats_fd >= 0)
+		close(vcpu->kvm_stats_fd);
 	vcpu->run = NULL;
 	vcpu->fd = -1;
+	vcpu->kvm_stats_fd = -1;
 }
 
 static void vcpu_handle_io(struct vcpu *vcpu)
@@ -89,6 +93,18 @@ static void vcpu_handle_mmio(struct vcpu *vcpu)
 			  (unsigned long long)run->mmio.phys_addr, len);
 }
 
+static enum vcpu_exit_kind exit_kind(uint32_t reason)
+{
+	switch (reason) {
+	case KVM_EXIT_IO: return VCPU_EXIT_IO;
+	case KVM_EXIT_MMIO: return VCPU_EXIT_MMIO;
+	case KVM_EXIT_HLT: return VCPU_EXIT_HLT;
+	case KVM_EXIT_INTR: return VCPU_EXIT_INTR;
+	case KVM_EXIT_SYSTEM_EVENT: return VCPU_EXIT_SYSTEM;
+	default: return VCPU_EXIT_OTHER;
+	}
+}
+
 /* Returns true while the vCPU should keep running. */
 static bool vcpu_handle_exit(struct vcpu *vcpu)
 {
@@ -96,6 +112,7 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	struct vm *vm = vcpu->vm;
 	char why[128];
 
+	vcpu_count_exit(vcpu, exit_kind(run->exit_reason));
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		vcpu_handle_io(vcpu);
@@ -191,6 +208,7 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	exit_stats_init(vcpu);
+	vcpu_kvm_stats_open(vcpu);
 	/* every host resource is held: from here on only the vCPU's syscalls */
 	if (sandbox_apply_kvm(SANDBOX_VCPU, vm->vm_fd, vcpu->fd)) {
 		vm_request_exit(vm, VM_EXIT_HOST, VMM_EXIT_HOST);
@@ -206,6 +224,7 @@ static void *vcpu_thread(void *arg)
 		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				vcpu_count_exit(vcpu, VCPU_EXIT_KICK);
 				vcpu->run->immediate_exit = 0;
 				vcpu_answer_probe(vcpu);
 				continue;

@@ -15,6 +15,18 @@
 struct vm;
 struct boot_entry;
 
+/* Exits reaching vmm, by reason (vm.counters, docs/control.md). */
+enum vcpu_exit_kind {
+	VCPU_EXIT_IO,		/* port I/O */
+	VCPU_EXIT_MMIO,
+	VCPU_EXIT_HLT,
+	VCPU_EXIT_INTR,		/* KVM_EXIT_INTR */
+	VCPU_EXIT_KICK,		/* KVM_RUN interrupted by a kick (pause, stop, probe) */
+	VCPU_EXIT_SYSTEM,	/* system event: shutdown, reset, crash */
+	VCPU_EXIT_OTHER,	/* everything else (each ends the VM) */
+	VCPU_EXIT_NR
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned int id;
@@ -23,6 +35,9 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	struct exit_stats *stats;	/* -vv only: exit_stats.c */
+	/* written by the vCPU thread only; others read them with relaxed atomics */
+	uint64_t exits[VCPU_EXIT_NR];
+	int kvm_stats_fd;	/* KVM_GET_STATS_FD, or -1: set once by the vCPU thread */
 	/* the last stopped-guest probe answered, and the answer (vm_halt.c) */
 	unsigned int probe_done;
 	bool stopped;
@@ -49,6 +64,19 @@ void exit_stats_init(struct vcpu *vcpu);
 void exit_stats_io(struct vcpu *vcpu, uint16_t port);
 void exit_stats_mmio(struct vcpu *vcpu, uint64_t addr);
 void exit_stats_report(struct vcpu *vcpu);
+/* Counts one exit of this kind (the vCPU's own thread). */
+static inline void vcpu_count_exit(struct vcpu *vcpu, enum vcpu_exit_kind k)
+{
+	__atomic_store_n(&vcpu->exits[k], __atomic_load_n(&vcpu->exits[k], __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+}
+/* "io", "mmio", ...: the counter's name in vm.counters */
+const char *vcpu_exit_kind_name(unsigned int k);
+/* The vCPU's own thread: opens kvm_stats_fd (KVM's binary stats) if it can. */
+void vcpu_kvm_stats_open(struct vcpu *vcpu);
+/* fn(name, value) for KVM's exit counters the stats fd has ("exits", "io_exits", ...). */
+int vcpu_kvm_stats_each(int fd, void (*fn)(void *opaque, const char *name, uint64_t v),
+			void *opaque);
 
 /*
  * vm_halt.c, on the vCPU's own thread after a kick: answers the main

@@ -156,6 +156,22 @@ int vm_devices_restore_section(struct vm_devices *l, struct state_reader *r)
 	return state_section_done(r);
 }
 
+void vm_devices_counters(struct vm_devices *l,
+			 void (*begin)(void *opaque, unsigned int i, const char *name),
+			 struct vm_counter_sink *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < l->nr; i++) {
+		struct vm_dev *d = &l->dev[i];
+
+		if (!d->ops->counters)
+			continue;
+		begin(s->opaque, i, d->name);
+		d->ops->counters(d->opaque, s);
+	}
+}
+
 void vm_devices_destroy(struct vm_devices *l)
 {
 	while (l->nr) {

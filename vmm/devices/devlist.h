@@ -20,6 +20,11 @@
  *   state_version  the section version save writes and the newest restore
  *            reads (0: the device has no state of its own).
  *   destroy  unregister and free.
+ *   counters report the device's counters (vm.counters, docs/control.md)
+ *            with vm_counter_put(): queue -1 for the device as a whole, else
+ *            the virtqueue (pair) index.  A counter another thread updates
+ *            is read with a relaxed atomic load, never under the device's
+ *            locks; the op changes nothing.
  *
  * Every op may be NULL (nothing to do).  Devices are paused in the order they
  * were added and resumed and destroyed in reverse order, so a device can
@@ -30,10 +35,12 @@
 #define VMM_DEVLIST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct state_writer;
 struct state_reader;
 struct state_section_desc;
+struct vm_counter_sink;
 
 struct vm_dev_ops {
 	int (*pause)(void *opaque);
@@ -42,8 +49,21 @@ struct vm_dev_ops {
 	int (*save)(void *opaque, struct state_writer *w);
 	int (*restore)(void *opaque, struct state_reader *r);
 	void (*destroy)(void *opaque);
+	void (*counters)(void *opaque, struct vm_counter_sink *s);
 	unsigned short state_version;
 };
+
+/* Where a counters op reports: put(opaque, queue, name, value). */
+struct vm_counter_sink {
+	void (*put)(void *opaque, int queue, const char *name, uint64_t value);
+	void *opaque;
+};
+
+static inline void vm_counter_put(struct vm_counter_sink *s, int queue, const char *name,
+				  uint64_t value)
+{
+	s->put(s->opaque, queue, name, value);
+}
 
 struct vm_dev {
 	const char *name;
@@ -85,6 +105,14 @@ int vm_devices_save(struct vm_devices *l, struct state_writer *w);
 size_t vm_devices_known(const struct vm_devices *l, struct state_section_desc *out, size_t max);
 /* r holds a section in the device range: restores that device. 0 or -errno (r says why). */
 int vm_devices_restore_section(struct vm_devices *l, struct state_reader *r);
+
+/*
+ * Counters: for each device with a counters op, in list order, begin(opaque,
+ * index in the list, name) and then the op's puts into s.
+ */
+void vm_devices_counters(struct vm_devices *l,
+			 void (*begin)(void *opaque, unsigned int i, const char *name),
+			 struct vm_counter_sink *s);
 
 /* Destroys every device in reverse order and empties the list. */
 void vm_devices_destroy(struct vm_devices *l);

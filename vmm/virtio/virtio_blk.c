@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "devices/devlist.h"
 #include "log.h"
 #include "sandbox/sandbox.h"
 #include "vm.h"
@@ -422,5 +423,28 @@ void virtio_blk_resume(struct virtio_pci_dev *d)
 			continue;
 		}
 		q->running = true;
+	}
+}
+
+void virtio_blk_counters(struct virtio_pci_dev *d, struct vm_counter_sink *s)
+{
+	struct virtio_blk *blk = d->dev;
+	unsigned int i;
+
+	for (i = 0; i < blk->nr_queues; i++) {
+		const struct vblk_stats *st = &blk->stats[i];
+		const struct { const char *name; const uint64_t *v; } c[] = {
+			{ "requests", &st->requests },
+			{ "read_ops", &st->read_ops },
+			{ "write_ops", &st->write_ops },
+			{ "flush_ops", &st->flush_ops },
+			{ "read_bytes", &st->read_bytes },
+			{ "write_bytes", &st->write_bytes },
+			{ "errors", &st->errors },
+		};
+		unsigned int k;
+
+		for (k = 0; k < sizeof(c) / sizeof(c[0]); k++)
+			vm_counter_put(s, (int)i, c[k].name, __atomic_load_n(c[k].v, __ATOMIC_RELAXED));
 	}
 }

@@ -39,6 +39,8 @@ struct vblk_req {
 	struct blk_req breq;
 	volatile uint8_t *status;	/* last device-writable byte */
 	uint32_t written;		/* used length on success */
+	bool counted;			/* submitted: its op and bytes count on completion */
+	uint64_t bytes;			/* data bytes of a READ or WRITE */
 	unsigned int next_free;
 };
 
@@ -58,6 +60,14 @@ struct vblk_queue {
 	bool paused;			/* thread stopped by virtio_blk_pause() */
 };
 
+/* Per queue (vm.counters): updated with relaxed atomics, read the same way. */
+struct vblk_stats {
+	uint64_t requests;	/* answered */
+	uint64_t read_ops, write_ops, flush_ops;
+	uint64_t read_bytes, write_bytes;
+	uint64_t errors;	/* answered with IOERR or UNSUPP */
+};
+
 struct virtio_blk {
 	struct vm *vm;
 	struct virtio_pci_dev *t;	/* NULL when driven without PCI (tests) */
@@ -71,6 +81,7 @@ struct virtio_blk {
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config cfg;	/* little-endian, as the guest reads it */
 	struct vblk_queue *queues;	/* nr_queues, live between activate and reset */
+	struct vblk_stats stats[VBLK_MAX_QUEUES];	/* kept over a device reset */
 };
 
 /* API for the VM. */
@@ -82,6 +93,9 @@ int virtio_blk_create_with(struct vm *vm, const struct disk_opts *o, struct blk_
 			   struct virtio_pci_dev **out, char *err, size_t errlen);
 /* Stops the device's I/O, flushes the image and hands it over (vm_reset keeps disks open). */
 struct blk_image *virtio_blk_take_image(struct virtio_pci_dev *d);
+/* Reports each queue's counters (the device list's counters op, any thread). */
+struct vm_counter_sink;
+void virtio_blk_counters(struct virtio_pci_dev *d, struct vm_counter_sink *s);
 /* vm_pause(): in-flight requests complete, no new ones are taken until resume. 0 or -errno. */
 int virtio_blk_pause(struct virtio_pci_dev *d);
 void virtio_blk_resume(struct virtio_pci_dev *d);

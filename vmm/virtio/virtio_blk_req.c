@@ -67,10 +67,47 @@ static void ring_broken(struct vblk_queue *q)
 		virtio_pci_set_needs_reset(q->blk->t);
 }
 
+static void stat_add(uint64_t *c, uint64_t n)
+{
+	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
+/* vm.counters: one answered request */
+static void req_count(struct vblk_queue *q, struct vblk_req *r, uint8_t st)
+{
+	struct vblk_stats *s = &q->blk->stats[q->index];
+
+	stat_add(&s->requests, 1);
+	if (st != VIRTIO_BLK_S_OK) {
+		stat_add(&s->errors, 1);
+		return;
+	}
+	if (!r->counted)
+		return;
+	switch (r->breq.op) {
+	case BLK_OP_READ:
+		stat_add(&s->read_ops, 1);
+		stat_add(&s->read_bytes, r->bytes);
+		break;
+	case BLK_OP_WRITE:
+		stat_add(&s->write_ops, 1);
+		stat_add(&s->write_bytes, r->bytes);
+		break;
+	case BLK_OP_FLUSH:
+		stat_add(&s->flush_ops, 1);
+		break;
+	default:
+		break;
+	}
+}
+
 /* Returns the request to the guest with status st and frees its slot. */
 static void req_finish(struct vblk_queue *q, struct vblk_req *r, uint8_t st, uint32_t len)
 {
 	uint16_t head = r->elem.head;
+
+	if (r->status)
+		req_count(q, r, st);
 
 	if (r->status)
 		*r->status = st;
@@ -244,12 +281,14 @@ static uint8_t req_parse(struct vblk_queue *q, struct vblk_req *r, uint32_t *don
 static bool req_start(struct vblk_queue *q, struct vblk_req *r)
 {
 	uint32_t done_len = 1;
+	unsigned int i;
 	uint8_t st;
 	int ret;
 
 	/* virtq_pop() refuses a head that is still in flight */
 	q->inflight++;
 	r->status = NULL;
+	r->counted = false;
 	if (!r->elem.nr_in) {
 		/* nowhere to put a status: return it unanswered */
 		req_finish(q, r, 0, 0);
@@ -264,6 +303,9 @@ static bool req_start(struct vblk_queue *q, struct vblk_req *r)
 		req_finish(q, r, st, 1);
 		return true;
 	}
+	r->counted = true;
+	for (r->bytes = 0, i = 0; i < r->breq.iovcnt && r->breq.iov; i++)
+		r->bytes += r->breq.iov[i].iov_len;
 	ret = blk_queue_submit(q->bq, &r->breq);
 	if (ret) {
 		log_debug("virtio-blk: queue %u: submit failed: %s", q->index, strerror(-ret));

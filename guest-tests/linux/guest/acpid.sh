@@ -11,6 +11,8 @@ poweroff -f
 SCRIPT
 chmod +x /etc/acpi/PWRF/00000080
 echo "VMMTEST power-button-input=$(grep -c 'Power Button' /proc/bus/input/devices)"
+# the GED's button (ACPI0013 -> PNP0C0C), bound by the ACPI button driver
+echo "VMMTEST power-button-pnp=$(grep -c "Phys=PNP0C0C/button" /proc/bus/input/devices)"
 acpid -d -c /etc/acpi &
 sleep 1
 echo "VMMTEST acpid-ready"
