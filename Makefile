@@ -88,7 +88,7 @@ $(BUILD)/vmm-img: $(IMG_OBJS) $(BUILD)/libvmmcore.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(IMG_OBJS) $(BUILD)/libvmmcore.a $(LDLIBS)
 
 # vmmctl: the control socket's client; libc, libcurl and json-c only
-CTL_OBJS     := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard ctl/*.c))
+CTL_OBJS     := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard ctl/*.c) vmm/api/sockdir.c)
 $(BUILD)/vmmctl: $(CTL_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $(CTL_OBJS) -lcurl -ljson-c $(LDFLAGS_SAN)

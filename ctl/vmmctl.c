@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "api/sockdir.h"
 #include "ctl.h"
 
 #define DEFAULT_TIMEOUT_S	30
@@ -65,20 +66,6 @@ static void usage(FILE *f)
 "Exit status: 0 success, 1 failed (message on stderr), 2 bad command line,\n"
 "3 no such VM, 4 refused in the VM's current state, 5 no answer in time.\n",
 		DEFAULT_TIMEOUT_S);
-}
-
-static int socket_dir(char *buf, size_t len)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	int n;
-
-	if (geteuid() == 0)
-		n = snprintf(buf, len, "/run/vmm");
-	else if (xdg && xdg[0] == '/')
-		n = snprintf(buf, len, "%s/vmm", xdg);
-	else
-		return -ENOENT;
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 /* Turns an answer into the exit status, printing what went wrong. */
@@ -146,7 +133,7 @@ static int do_list(struct ctl *c)
 	DIR *d;
 	int ret;
 
-	if (socket_dir(dir, sizeof(dir))) {
+	if (api_socket_dir(dir, sizeof(dir))) {
 		fprintf(stderr, "vmmctl: XDG_RUNTIME_DIR is not set: no socket directory to list\n");
 		json_object_put(arr);
 		return CTL_ERR_OTHER;
@@ -459,7 +446,7 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 	} else if (strchr(c->name, '/') || c->name[0] == '.') {
 		fprintf(stderr, "vmmctl: '%s' is not a VM name (use --socket PATH)\n", c->name);
 		return CTL_ERR_USAGE;
-	} else if (socket_dir(dir, sizeof(dir))) {
+	} else if (api_socket_dir(dir, sizeof(dir))) {
 		fprintf(stderr, "vmmctl: XDG_RUNTIME_DIR is not set: give --socket PATH\n");
 		return CTL_ERR_USAGE;
 	} else {

@@ -55,8 +55,6 @@ struct api {
 /* socket.c: the socket's path from --name / --api-socket, lock, bind, listen. */
 int api_socket_open(struct api *api, const char *name, const char *path);
 void api_socket_close(struct api *api);
-/* The directory of named sockets: $XDG_RUNTIME_DIR/vmm or /run/vmm (root). */
-int api_socket_dir(char *buf, size_t len);
 
 /* events.c */
 int api_events_init(struct api *api, const char *monitor);

@@ -18,21 +18,8 @@
 #include <unistd.h>
 
 #include "api/api_internal.h"
+#include "api/sockdir.h"
 #include "log.h"
-
-int api_socket_dir(char *buf, size_t len)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	int n;
-
-	if (geteuid() == 0)
-		n = snprintf(buf, len, "/run/vmm");
-	else if (xdg && xdg[0] == '/')
-		n = snprintf(buf, len, "%s/vmm", xdg);
-	else
-		return -ENOENT;
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
 
 /* true if something accepts connections at path (a live vmm) */
 static bool socket_live(const char *path)
