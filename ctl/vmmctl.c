@@ -27,6 +27,9 @@ struct ctl {
 	bool json;
 	long timeout_s;		/* per request */
 	long powerdown_s;	/* powerdown --timeout */
+	bool wait_given;	/* --wait */
+	const char *arg;	/* snapshot: DIR */
+	bool resume;		/* snapshot --resume */
 };
 
 static void usage(FILE *f)
@@ -51,6 +54,10 @@ static void usage(FILE *f)
 "  config NAME          the VM's configuration as JSON (vmm --config starts it)\n"
 "  events NAME          follow the VM's events until it ends\n"
 "  ping NAME            check that the vmm answers\n"
+"  snapshot NAME DIR [--resume]\n"
+"                       pause the VM and write it to the directory DIR\n"
+"                       (created if missing; vmm --restore file:///DIR brings\n"
+"                       it back); it stays paused unless --resume\n"
 "\n"
 "NAME is the vmm's --name: its socket is $XDG_RUNTIME_DIR/vmm/NAME.sock\n"
 "(/run/vmm/NAME.sock for root).\n"
@@ -371,6 +378,44 @@ static int do_simple(struct ctl *c, unsigned int i)
 	return ret;
 }
 
+/* vm.snapshot: DIR made absolute (the vmm may run elsewhere), as file:///DIR. */
+static int do_snapshot(struct ctl *c)
+{
+	struct json_object *body = json_object_new_object();
+	char cwd[4096], url[8300];
+	struct ctl_answer a;
+	int ret;
+
+	if (!body)
+		return CTL_ERR_OTHER;
+	if (c->arg[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
+		fprintf(stderr, "vmmctl: snapshot: cannot get the current directory: %s\n",
+			strerror(errno));
+		json_object_put(body);
+		return CTL_ERR_OTHER;
+	}
+	snprintf(url, sizeof(url), "file://%s%s%s", c->arg[0] == '/' ? "" : cwd,
+		 c->arg[0] == '/' ? "" : "/", c->arg);
+	json_object_object_add(body, "destination_url", json_object_new_string(url));
+	if (c->resume)
+		json_object_object_add(body, "resume", json_object_new_boolean(1));
+	/* a large guest takes a while to write: no --wait means no limit */
+	ret = check(c, ctl_request(c->socket, "PUT", "vm.snapshot",
+				   json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+							JSON_C_TO_STRING_NOSLASHESCAPE),
+				   c->wait_given ? c->timeout_s : 0, NULL, NULL, &a), &a);
+	json_object_put(body);
+	if (!ret) {
+		if (c->json)
+			printf("{}\n");
+		else
+			printf("%s: snapshot written to %s%s\n", c->name ? c->name : c->socket,
+			       url + 7, c->resume ? "" : " (the VM is paused)");
+	}
+	ctl_answer_free(&a);
+	return ret;
+}
+
 static int parse_seconds(const char *opt, const char *s, long *out)
 {
 	char *end;
@@ -393,6 +438,7 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "resume", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL;
@@ -412,7 +458,9 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 		case 'w':
 			if (parse_seconds("--wait", optarg, &c->timeout_s))
 				return CTL_ERR_USAGE;
+			c->wait_given = true;
 			break;
+		case 'r': c->resume = true; break;
 		case 'h': usage(stdout); return -1;
 		default: fprintf(stderr, "vmmctl: see vmmctl --help\n"); return CTL_ERR_USAGE;
 		}
@@ -424,18 +472,32 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 	c->verb = argv[optind++];
 	if (optind < argc)
 		c->name = argv[optind++];
+	if (optind < argc && !strcmp(c->verb, "snapshot"))
+		c->arg = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "vmmctl: unexpected argument '%s'\n", argv[optind]);
 		return CTL_ERR_USAGE;
 	}
 	snprintf(padded, sizeof(padded), " %.30s ", c->verb);
-	if (!strstr(" list info pause resume powerdown reboot reset quit config events ping ",
+	if (!strstr(" list info pause resume powerdown reboot reset quit config events ping snapshot ",
 		    padded) || strchr(c->verb, ' ') || strlen(c->verb) > 30) {
 		fprintf(stderr, "vmmctl: unknown verb '%s' (see vmmctl --help)\n", c->verb);
 		return CTL_ERR_USAGE;
 	}
 	if (c->powerdown_s && strcmp(c->verb, "powerdown")) {
 		fprintf(stderr, "vmmctl: --timeout is for powerdown\n");
+		return CTL_ERR_USAGE;
+	}
+	if (c->resume && strcmp(c->verb, "snapshot")) {
+		fprintf(stderr, "vmmctl: --resume is for snapshot\n");
+		return CTL_ERR_USAGE;
+	}
+	if (!strcmp(c->verb, "snapshot") && sock && c->name && !c->arg) {
+		c->arg = c->name;	/* vmmctl snapshot --socket PATH DIR */
+		c->name = NULL;
+	}
+	if (!strcmp(c->verb, "snapshot") && !c->arg) {
+		fprintf(stderr, "vmmctl: snapshot needs a directory: vmmctl snapshot NAME DIR\n");
 		return CTL_ERR_USAGE;
 	}
 	if (!strcmp(c->verb, "list"))
@@ -492,6 +554,8 @@ int main(int argc, char **argv)
 		ret = do_events(&c);
 	else if (!strcmp(c.verb, "ping"))
 		ret = do_ping(&c);
+	else if (!strcmp(c.verb, "snapshot"))
+		ret = do_snapshot(&c);
 	else {
 		for (i = 0; i < sizeof(simple_verbs) / sizeof(simple_verbs[0]); i++) {
 			if (!strcmp(c.verb, simple_verbs[i].verb))

@@ -39,6 +39,13 @@ struct api_vm_ops {
 	int (*boot)(struct api *api);
 	/* vmm.shutdown / vm.shutdown: end the process (VMM_EXIT_QUIT) */
 	int (*quit)(struct api *api);
+	/*
+	 * vm.snapshot (url file:///DIR) and, in an empty vmm, vm.restore
+	 * (url file:///DIR[,memory=copy][,clock=wall]); vmm/vm_state.h.  err
+	 * gets the reason; -EINVAL: the request or the state file is at fault.
+	 */
+	int (*snapshot)(struct api *api, const char *url, bool resume, char *err, size_t errlen);
+	int (*restore)(struct api *api, const char *url, bool resume, char *err, size_t errlen);
 };
 
 struct api_config {

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshot and restore of a whole VM (docs/snapshot.md), on the event-loop
+ * thread only (the control socket reaches them through ev_call()).
+ *
+ *   vm_snapshot()  pauses the VM (if it runs) and writes it to a snapshot
+ *                  directory: DIR/state (header, config JSON, host
+ *                  fingerprint, memory layout, every vCPU, the VM's KVM
+ *                  state, every device, END) and DIR/memory-XXXXXX (the
+ *                  sparse RAM).  The VM stays paused unless resume.
+ *   vm_restore()   reads and checks DIR/state, builds the VM from its
+ *                  config without a kernel, maps (or copies) the memory
+ *                  file, puts every device, the VM's KVM state and every
+ *                  vCPU back, and leaves the VM paused (resume: running)
+ *                  for vm_run().
+ *
+ * Errors: -errno with one line in err (also logged).  For vm_restore(),
+ * *refused says the state file itself cannot be restored here (wrong
+ * format, corrupt, truncated, memory size, host CPU or KVM, device state
+ * missing): main() exits with VMM_EXIT_RESTORE; anything else is a host
+ * error (VMM_EXIT_HOST).
+ */
+#ifndef VMM_VM_STATE_H
+#define VMM_VM_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "state/mem_file.h"
+#include "state/state_file.h"
+#include "state/vm_kvm_state.h"
+
+struct vm;
+struct vm_config;
+
+#define VM_STATE_PATH_MAX	4000
+
+/* A restore source or snapshot destination: file:///DIR[,memory=copy][,clock=wall] */
+struct vm_state_url {
+	char dir[VM_STATE_PATH_MAX + 1];
+	enum mem_file_mode memory;	/* memory=map (default) | copy */
+	enum vm_clock_policy clock;	/* clock=continue (default) | wall */
+};
+
+/* Pure.  restore: the options are allowed.  0 or -EINVAL with err. */
+int vm_state_url_parse(const char *url, bool restore, struct vm_state_url *u,
+		       char *err, size_t errlen);
+
+/* This host's KVM capabilities a restore relies on (vm_snapshot.c). */
+void vm_state_host(const struct vm *vm, struct state_host *h);
+
+/*
+ * Whether every device of vm can save (save) or restore (!save) its state:
+ * a device without that op would come back at power-on, a broken VM, so
+ * snapshot and restore refuse.  0 or -EOPNOTSUPP with err naming it.
+ */
+int vm_state_devices_check(const struct vm *vm, bool save, char *err, size_t errlen);
+
+int vm_snapshot(struct vm *vm, const char *url, bool resume, char *err, size_t errlen);
+
+/*
+ * cfg: main's configuration; its VM fields are replaced by the saved
+ * config JSON (strings in *arena, which the caller frees), its process
+ * fields (name, socket, console, seccomp, verbosity) are kept.
+ */
+int vm_restore(struct vm *vm, struct vm_config *cfg, char **arena, const char *url,
+	       bool resume, bool *refused, char *err, size_t errlen);
+
+#endif
