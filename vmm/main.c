@@ -77,9 +77,14 @@ static void signals_setup(void)
 /* --restore: 0, or the exit status (the reason is printed). */
 static int restore_vm(struct vm *vm, struct vm_config *cfg, char **arena)
 {
+	struct vm_state_url url;
 	char err[600];
 	bool refused = false;
 
+	if (vm_state_url_parse(cfg->restore, true, &url, err, sizeof(err))) {
+		fprintf(stderr, "vmm: --restore: %s\n", err);
+		return VMM_EXIT_USAGE;
+	}
 	if (vm_restore(vm, cfg, arena, cfg->restore, cfg->resume, &refused, err, sizeof(err)))
 		return refused ? VMM_EXIT_RESTORE : VMM_EXIT_HOST;
 	return 0;

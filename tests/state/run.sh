@@ -1,0 +1,218 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Snapshot and restore end to end on /dev/kvm (docs/snapshot.md), with
+# ticks.elf: it prints "tick N" every 100 ms and a "ticks: boot" banner
+# only when it boots, and answers "pong" to "p" on the serial console
+# (through its RX interrupt, so the UART's state must come back).
+#
+#   tests/state/run.sh [BUILD_DIR]     (default build)
+#
+# Prints PASS/FAIL per case and ends with "state-tests: N passed, M failed".
+set -u
+cd "$(dirname "$0")/../.."
+B=${1:-build}
+VMM=$B/vmm
+CTL=$B/vmmctl
+GUESTS=${GUESTS:-build/guest-tests}
+TICKS=$GUESTS/ticks.elf
+pass=0 fail=0
+work=$(mktemp -d /tmp/state-tests.XXXXXX)
+pids=()
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+for f in "$VMM" "$CTL" "$TICKS"; do
+	if [ ! -e "$f" ]; then
+		echo "state-tests: $f missing (make all guest-tests)"
+		echo "state-tests: 0 passed, 1 failed"
+		exit 1
+	fi
+done
+
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+
+api() {	# api SOCK METHOD ENDPOINT [BODY]: prints "BODY STATUS"
+	local args=(-s -m 30 --unix-socket "$1" -X "$2" -w ' %{http_code}')
+	[ $# -ge 4 ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
+	curl "${args[@]}" "http://localhost/api/v1/$3"
+}
+
+state_of() {	# state_of SOCK: Running, Paused, ...
+	curl -s -m 5 --unix-socket "$1" http://localhost/api/v1/vm.info |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' 2>/dev/null
+}
+
+wait_state() {	# wait_state SOCK STATE: at most 5 s
+	local i
+	for i in $(seq 100); do
+		[ -S "$1" ] && [ "$(state_of "$1")" = "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+wait_grep() {	# wait_grep FILE PATTERN [TENTHS]: until a line matches (default 10 s)
+	local i
+	for i in $(seq "${3:-100}"); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+vm_wait() {	# vm_wait PID: at most 10 s, then killed; sets st
+	local i
+	for i in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$1" 2>/dev/null && kill -KILL "$1"
+	wait "$1"
+	st=$?
+}
+
+last_tick() { grep -a -o 'tick [0-9]*' "$1" | tail -n 1 | cut -d' ' -f2; }
+first_tick() { grep -a -o 'tick [0-9]*' "$1" | head -n 1 | cut -d' ' -f2; }
+banners() { grep -a -c 'ticks: boot' "$1"; }
+
+# ---- snapshot at tick ~5 ----
+S=$work/a.sock
+"$VMM" --kernel "$TICKS" --console "file:$work/a.console" --api-socket "$S" \
+	</dev/null >"$work/a.out" 2>&1 &
+A=$!
+pids+=("$A")
+SNAP=$work/snap
+if wait_state "$S" Running && wait_grep "$work/a.console" 'tick 5'; then
+	out=$("$CTL" snapshot --socket "$S" "$SNAP" 2>&1)
+	rc=$?
+	if [ $rc = 0 ] && [ -s "$SNAP/state" ] && ls "$SNAP"/memory-?????? >/dev/null 2>&1; then
+		ok "vmmctl snapshot: $out"
+	else
+		bad "vmmctl snapshot" "status $rc: $out $(cat "$work/a.out")"
+	fi
+	[ "$(state_of "$S")" = Paused ] && ok "the VM stays paused after the snapshot" ||
+		bad "paused after snapshot" "state $(state_of "$S")"
+	saved=$(last_tick "$work/a.console")
+	sleep 0.4
+	[ "$(last_tick "$work/a.console")" = "$saved" ] && ok "no tick while paused (tick $saved)" ||
+		bad "paused" "ticks went on: $saved -> $(last_tick "$work/a.console")"
+	mem=$(ls "$SNAP"/memory-* 2>/dev/null | head -n 1)
+	used=$(du -k "$mem" 2>/dev/null | cut -f1)
+	[ -n "$used" ] && [ "$used" -lt 16384 ] && ok "the 256 MiB memory file is sparse (${used} KiB used)" ||
+		bad "sparse memory file" "${used:-none} KiB used"
+	# a snapshot with --resume into the same directory replaces the first
+	out=$("$CTL" snapshot --socket "$S" "$SNAP.2" --resume 2>&1) &&
+		wait_state "$S" Running && ok "snapshot --resume: running again" ||
+		bad "snapshot --resume" "$out / state $(state_of "$S")"
+	r=$(api "$S" PUT vm.snapshot '{"destination_url":"relative/dir"}')
+	[ "${r##* }" = 400 ] && ok "vm.snapshot with a bad URL: 400" || bad "bad URL" "$r"
+	"$CTL" quit --socket "$S" >/dev/null 2>&1
+	vm_wait "$A"
+else
+	bad "snapshot" "ticks.elf did not reach tick 5: $(cat "$work/a.out")"
+	saved=
+fi
+
+# ---- restore: ticks continue, no second boot, the console answers ----
+if [ -n "$saved" ]; then
+	R=$work/r.sock
+	{ sleep 1.5; printf p; sleep 2; } |
+		"$VMM" --restore "file://$SNAP" --resume --api-socket "$R" \
+			>"$work/r.console" 2>"$work/r.err" &
+	RP=$!
+	pids+=("$RP")
+	if wait_grep "$work/r.console" 'tick' 50; then
+		first=$(first_tick "$work/r.console")
+		[ "$first" = $((saved + 1)) ] && ok "restore --resume: ticks go on at $first (saved at $saved)" ||
+			bad "ticks continue" "saved at $saved, restored VM printed tick $first first"
+		[ "$(banners "$work/r.console")" = 0 ] && ok "no boot banner after the restore" ||
+			bad "no boot banner" "$(grep -a 'ticks: boot' "$work/r.console")"
+		wait_grep "$work/r.console" pong 40 && ok "console input works: p -> pong" ||
+			bad "console input" "no pong (the UART's state did not come back?)"
+	else
+		bad "restore --resume" "no tick: $(cat "$work/r.err")"
+	fi
+	"$CTL" quit --socket "$R" >/dev/null 2>&1
+	vm_wait "$RP"
+	[ "$st" = 14 ] && ok "restored VM quits with 14" || bad "quit" "status $st"
+
+	# paused restore, memory=copy, then resume from the control socket
+	P=$work/p.sock
+	"$VMM" --restore "file://$SNAP,memory=copy" --console "file:$work/p.console" \
+		--api-socket "$P" </dev/null >"$work/p.out" 2>&1 &
+	PP=$!
+	pids+=("$PP")
+	if wait_state "$P" Paused; then
+		sleep 0.4
+		[ ! -s "$work/p.console" ] && ok "restore without --resume stays paused" ||
+			bad "paused restore" "$(head -c 200 "$work/p.console")"
+		"$CTL" resume --socket "$P" >/dev/null 2>&1
+		wait_grep "$work/p.console" "tick $((saved + 2))" 30 &&
+			ok "memory=copy restore, resumed: tick $((saved + 2))" ||
+			bad "resume after restore" "$(head -c 200 "$work/p.console") $(cat "$work/p.out")"
+	else
+		bad "paused restore" "state $(state_of "$P"): $(cat "$work/p.out")"
+	fi
+	"$CTL" quit --socket "$P" >/dev/null 2>&1
+	vm_wait "$PP"
+
+	# an empty vmm restores through the API
+	E=$work/e.sock
+	"$VMM" --api-socket "$E" </dev/null >"$work/e.console" 2>"$work/e.out" &
+	EP=$!
+	pids+=("$EP")
+	wait_state "$E" Created
+	r=$(api "$E" PUT vm.restore "{\"source_url\":\"file://$SNAP\",\"resume\":true}")
+	if [ "${r##* }" = 204 ] && wait_grep "$work/e.console" "tick $((saved + 1))" 30; then
+		ok "vm.restore on an empty vmm: 204, ticks go on"
+	else
+		bad "vm.restore" "$r: $(cat "$work/e.out")"
+	fi
+	"$CTL" quit --socket "$E" >/dev/null 2>&1
+	vm_wait "$EP"
+fi
+
+# ---- refusals: one line, exit status 20, before anything runs ----
+refused() {	# refused NAME PATTERN DIR: vmm --restore DIR must exit 20 with PATTERN
+	local name=$1 pat=$2 dir=$3 out rc
+	out=$(timeout 20 "$VMM" --restore "file://$dir" --console none </dev/null 2>&1)
+	rc=$?
+	if [ $rc = 20 ] && echo "$out" | grep -q -- "$pat"; then
+		ok "$name: status 20, $(echo "$out" | grep -- "$pat" | head -n 1 | cut -c1-110)"
+	else
+		bad "$name" "status $rc (want 20), output: $out"
+	fi
+}
+copy() { rm -rf "$work/$1"; cp -a --sparse=always "$SNAP" "$work/$1"; echo "$work/$1"; }
+if [ -s "$SNAP/state" ]; then
+	d=$(copy trunc); sz=$(stat -c %s "$d/state"); truncate -s $((sz / 2)) "$d/state"
+	refused "truncated state file" "truncated\|ends early" "$d"
+	d=$(copy flip); python3 tests/state/tamper.py "$d/state" flipbyte
+	refused "corrupt state file" "CRC" "$d"
+	d=$(copy vers); python3 tests/state/tamper.py "$d/state" version
+	refused "newer format version" "format version 2" "$d"
+	d=$(copy mem); m=$(ls "$d"/memory-*); truncate -s 128M "$m"
+	refused "memory file of the wrong size" "memory file .* holds 134217728 bytes" "$d"
+	d=$(copy cpu); python3 tests/state/tamper.py "$d/state" cpuid
+	refused "a CPU feature this host lacks" "CPU cannot run the saved VM" "$d"
+	d=$(copy empty); : >"$d/state"
+	refused "empty state file" "state file" "$d"
+	out=$("$VMM" --restore "file://$SNAP" --kernel "$TICKS" 2>&1)
+	[ $? = 2 ] && ok "--restore with --kernel: status 2" || bad "--restore --kernel" "$out"
+	out=$("$VMM" --restore "file://$SNAP,memory=lazy" --console none 2>&1)
+	[ $? = 2 ] && ok "--restore with an unknown option: status 2" || bad "bad option" "$out"
+	out=$("$VMM" --restore "file://$work/nothing" --console none 2>&1)
+	[ $? = 4 ] && ok "--restore of a missing directory: status 4" || bad "missing dir" "$out"
+fi
+
+echo "state-tests: $pass passed, $fail failed"
+[ "$fail" = 0 ]
