@@ -28,23 +28,11 @@
 
 #include "state/mem_file.h"
 #include "state/state_file.h"
+#include "state/state_url.h"
 #include "state/vm_kvm_state.h"
 
 struct vm;
 struct vm_config;
-
-#define VM_STATE_PATH_MAX	4000
-
-/* A restore source or snapshot destination: file:///DIR[,memory=copy][,clock=wall] */
-struct vm_state_url {
-	char dir[VM_STATE_PATH_MAX + 1];
-	enum mem_file_mode memory;	/* memory=map (default) | copy */
-	enum vm_clock_policy clock;	/* clock=continue (default) | wall */
-};
-
-/* Pure.  restore: the options are allowed.  0 or -EINVAL with err. */
-int vm_state_url_parse(const char *url, bool restore, struct vm_state_url *u,
-		       char *err, size_t errlen);
 
 /* This host's KVM capabilities a restore relies on (vm_snapshot.c). */
 void vm_state_host(const struct vm *vm, struct state_host *h);
