@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -54,6 +55,10 @@ static void usage(FILE *f)
 "  config NAME          the VM's configuration as JSON (vmm --config starts it)\n"
 "  events NAME          follow the VM's events until it ends\n"
 "  ping NAME            check that the vmm answers\n"
+"  migrate NAME unix:PATH|tcp:HOST:PORT\n"
+"                       move the running VM to a vmm started with --incoming\n"
+"                       there (pre-copy); on success the source vmm exits 0,\n"
+"                       on any failure the VM goes on here\n"
 "  snapshot NAME DIR [--resume]\n"
 "                       pause the VM and write it to the directory DIR\n"
 "                       (created if missing; vmm --restore file:///DIR brings\n"
@@ -416,6 +421,36 @@ static int do_snapshot(struct ctl *c)
 	return ret;
 }
 
+/* vm.send-migration: the answer comes when the VM runs there (or runs on here). */
+static int do_migrate(struct ctl *c)
+{
+	struct json_object *body = json_object_new_object();
+	struct ctl_answer a;
+	struct timespec t0, t1;
+	int ret;
+
+	if (!body)
+		return CTL_ERR_OTHER;
+	json_object_object_add(body, "destination_url", json_object_new_string(c->arg));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = check(c, ctl_request(c->socket, "PUT", "vm.send-migration",
+				   json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+							JSON_C_TO_STRING_NOSLASHESCAPE),
+				   c->wait_given ? c->timeout_s : 0, NULL, NULL, &a), &a);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	json_object_put(body);
+	if (!ret) {
+		if (c->json)
+			printf("{}\n");
+		else
+			printf("%s: migrated to %s in %.0f ms\n", c->name ? c->name : c->socket,
+			       c->arg, (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+			       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	}
+	ctl_answer_free(&a);
+	return ret;
+}
+
 static int parse_seconds(const char *opt, const char *s, long *out)
 {
 	char *end;
@@ -472,14 +507,14 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 	c->verb = argv[optind++];
 	if (optind < argc)
 		c->name = argv[optind++];
-	if (optind < argc && !strcmp(c->verb, "snapshot"))
+	if (optind < argc && (!strcmp(c->verb, "snapshot") || !strcmp(c->verb, "migrate")))
 		c->arg = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "vmmctl: unexpected argument '%s'\n", argv[optind]);
 		return CTL_ERR_USAGE;
 	}
 	snprintf(padded, sizeof(padded), " %.30s ", c->verb);
-	if (!strstr(" list info pause resume powerdown reboot reset quit config events ping snapshot ",
+	if (!strstr(" list info pause resume powerdown reboot reset quit config events ping snapshot migrate ",
 		    padded) || strchr(c->verb, ' ') || strlen(c->verb) > 30) {
 		fprintf(stderr, "vmmctl: unknown verb '%s' (see vmmctl --help)\n", c->verb);
 		return CTL_ERR_USAGE;
@@ -492,12 +527,18 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 		fprintf(stderr, "vmmctl: --resume is for snapshot\n");
 		return CTL_ERR_USAGE;
 	}
-	if (!strcmp(c->verb, "snapshot") && sock && c->name && !c->arg) {
+	if ((!strcmp(c->verb, "snapshot") || !strcmp(c->verb, "migrate")) && sock && c->name &&
+	    !c->arg) {
 		c->arg = c->name;	/* vmmctl snapshot --socket PATH DIR */
 		c->name = NULL;
 	}
 	if (!strcmp(c->verb, "snapshot") && !c->arg) {
 		fprintf(stderr, "vmmctl: snapshot needs a directory: vmmctl snapshot NAME DIR\n");
+		return CTL_ERR_USAGE;
+	}
+	if (!strcmp(c->verb, "migrate") && !c->arg) {
+		fprintf(stderr, "vmmctl: migrate needs a destination: vmmctl migrate NAME "
+			"unix:PATH|tcp:HOST:PORT\n");
 		return CTL_ERR_USAGE;
 	}
 	if (!strcmp(c->verb, "list"))
@@ -556,6 +597,8 @@ int main(int argc, char **argv)
 		ret = do_ping(&c);
 	else if (!strcmp(c.verb, "snapshot"))
 		ret = do_snapshot(&c);
+	else if (!strcmp(c.verb, "migrate"))
+		ret = do_migrate(&c);
 	else {
 		for (i = 0; i < sizeof(simple_verbs) / sizeof(simple_verbs[0]); i++) {
 			if (!strcmp(c.verb, simple_verbs[i].verb))

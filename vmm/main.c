@@ -74,13 +74,18 @@ static void signals_setup(void)
 	sigaction(SIGILL, &sa, NULL);
 }
 
-/* --restore: 0, or the exit status (the reason is printed). */
+/* --restore, --incoming: 0, or the exit status (the reason is printed). */
 static int restore_vm(struct vm *vm, struct vm_config *cfg, char **arena)
 {
 	struct vm_state_url url;
 	char err[600];
 	bool refused = false;
 
+	if (cfg->incoming) {
+		if (vm_incoming(vm, cfg, arena, cfg->incoming, &refused, err, sizeof(err)))
+			return refused ? VMM_EXIT_RESTORE : VMM_EXIT_HOST;
+		return 0;
+	}
 	if (vm_state_url_parse(cfg->restore, true, &url, err, sizeof(err))) {
 		fprintf(stderr, "vmm: --restore: %s\n", err);
 		return VMM_EXIT_USAGE;
@@ -145,7 +150,7 @@ int main(int argc, char **argv)
 		status = VMM_EXIT_HOST;
 		goto out_vm;
 	}
-	if (cfg.restore) {
+	if (cfg.restore || cfg.incoming) {
 		status = restore_vm(&vm, &cfg, &cfg_arena);
 		if (status)
 			goto out_api;

@@ -105,6 +105,9 @@ static void usage(FILE *f)
 "                       guest's clock by the time spent saved.  Only\n"
 "                       --console, --name, --api-socket go with it\n"
 "  --resume             with --restore: run the VM at once, not paused\n"
+"  --incoming unix:PATH|tcp:HOST:PORT\n"
+"                       wait there for a VM that vmmctl migrate sends, then\n"
+"                       run it (docs/migration.md)\n"
 "  --seccomp MODE       on (default): each thread may make only the system\n"
 "                       calls its role needs, any other ends vmm with status\n"
 "                       18; log: allow them but log them to the kernel log;\n"
@@ -159,6 +162,7 @@ enum {
 	OPT_SECCOMP,
 	OPT_RESTORE,
 	OPT_RESUME,
+	OPT_INCOMING,
 };
 
 static const struct option long_opts[] = {
@@ -181,6 +185,7 @@ static const struct option long_opts[] = {
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "resume",  no_argument,       NULL, OPT_RESUME },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "verbose", no_argument,       NULL, 'v' },
 	{ "quiet",   no_argument,       NULL, 'q' },
 	{ "help",    no_argument,       NULL, 'h' },
@@ -359,6 +364,14 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 		case OPT_RESUME:
 			cfg->resume = true;
 			break;
+		case OPT_INCOMING:
+			if (strncmp(optarg, "unix:", 5) && strncmp(optarg, "tcp:", 4)) {
+				fprintf(err, "vmm: --incoming: '%s' is not unix:PATH or "
+					"tcp:HOST:PORT\n", optarg);
+				return OPTS_ERROR;
+			}
+			cfg->incoming = optarg;
+			break;
 		case 'v':
 			cfg->verbosity++;
 			break;
@@ -398,12 +411,16 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 		fprintf(err, "vmm: --resume goes with --restore\n");
 		return OPTS_ERROR;
 	}
-	if (cfg->restore) {
+	if (cfg->incoming && cfg->restore) {
+		fprintf(err, "vmm: give --restore or --incoming, not both\n");
+		return OPTS_ERROR;
+	}
+	if (cfg->restore || cfg->incoming) {
 		/* the state file gives the whole VM; only the console is this process's */
 		if (cfg->config_path || cfg->kernel || cfg->initrd || cfg->cmdline || cfg->flat ||
 		    cfg->guest_unpack || cfg->testdev || cfg->nr_disks || cfg->nr_nets ||
 		    cfg->cpus != VMM_DEFAULT_CPUS || cfg->memory != VMM_DEFAULT_MEMORY) {
-			fprintf(err, "vmm: --restore brings the whole VM back: it cannot be "
+			fprintf(err, "vmm: --restore and --incoming bring the whole VM: they cannot be "
 				"combined with --config, --kernel, --initrd, --cmdline, --cpus, "
 				"--memory, --disk, --net, --flat, --guest-unpack or --testdev\n");
 			return OPTS_ERROR;

@@ -57,6 +57,7 @@ struct vm_config {
 	/* snapshot restore (docs/snapshot.md): the VM fields come from the state file */
 	const char *restore;		/* --restore file:///DIR[,memory=copy][,clock=wall] */
 	bool resume;			/* --resume: the restored VM runs at once */
+	const char *incoming;		/* --incoming unix:PATH|tcp:HOST:PORT (live migration) */
 };
 
 #define VMM_DEFAULT_CPUS	1

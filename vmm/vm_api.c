@@ -278,6 +278,23 @@ static int op_snapshot(struct api *api, const char *url, bool resume, char *err,
 	return state_op(api, snapshot_work, url, resume, err, errlen);
 }
 
+static void migrate_work(void *arg)
+{
+	struct state_call *c = arg;
+
+	if (api_closing(c->va->api))
+		c->ret = -ESHUTDOWN;
+	else if (!c->va->vm_live)
+		c->ret = -EBUSY;
+	else
+		c->ret = vm_migrate_send(c->va->vm, c->url, c->err, c->errlen);
+}
+
+static int op_migrate(struct api *api, const char *url, char *err, size_t errlen)
+{
+	return state_op(api, migrate_work, url, false, err, errlen);
+}
+
 static int op_restore(struct api *api, const char *url, bool resume, char *err, size_t errlen)
 {
 	return state_op(api, restore_work, url, resume, err, errlen);
@@ -291,6 +308,7 @@ const struct api_vm_ops vm_api_ops = {
 	.quit = op_quit,
 	.snapshot = op_snapshot,
 	.restore = op_restore,
+	.migrate = op_migrate,
 };
 
 void vm_api_init(struct vm_api *va, struct vm *vm, struct ev_loop *loop,

@@ -145,34 +145,71 @@ static int open_memory(struct restore *rs)
 }
 
 /* The host: KVM capabilities and every CPUID feature the guest saw. */
-static int check_host(struct restore *rs)
+int vm_restore_check_host(struct vm *vm, const struct state_image *img, char *err,
+			  size_t errlen)
 {
-	struct vm *vm = rs->vm;
 	struct state_host here;
 	struct kvm_cpuid2 *host;
 	char msg[256];
 	bool deadline;
 	int ret;
 
-	if (rs->img.have_host) {
+	if (img->have_host) {
 		vm_state_host(vm, &here);
-		if (state_host_compare(&rs->img.host, &here, msg, sizeof(msg)))
-			return refuse(rs, "this host cannot run the saved VM: %s", msg);
+		if (state_host_compare(&img->host, &here, msg, sizeof(msg))) {
+			snprintf(err, errlen, "this host cannot run the saved VM: %s", msg);
+			return -EINVAL;
+		}
 	}
 	host = calloc(1, sizeof(*host) + VCPU_SAVED_MAX_CPUID * sizeof(host->entries[0]));
 	if (!host)
-		return host_fail(rs, -ENOMEM, "out of memory");
+		return -ENOMEM;
 	host->nent = VCPU_SAVED_MAX_CPUID;
 	if (ioctl(vm->vcpus[0].fd, KVM_GET_CPUID2, host) < 0) {
-		ret = host_fail(rs, -errno, "KVM_GET_CPUID2 failed: %s", strerror(errno));
+		ret = -errno;
+		snprintf(err, errlen, "KVM_GET_CPUID2 failed: %s", strerror(errno));
 		free(host);
 		return ret;
 	}
 	deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
-	ret = cpu_compat_check(rs->img.vcpus[0].cpuid, host, deadline, msg, sizeof(msg));
+	ret = cpu_compat_check(img->vcpus[0].cpuid, host, deadline, msg, sizeof(msg));
 	free(host);
-	if (ret)
-		return refuse(rs, "this host's CPU cannot run the saved VM: %s", msg);
+	if (ret) {
+		snprintf(err, errlen, "this host's CPU cannot run the saved VM: %s", msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_host(struct restore *rs)
+{
+	int ret = vm_restore_check_host(rs->vm, &rs->img, rs->err, rs->errlen);
+
+	if (ret == -EINVAL)
+		rs->refused = true;
+	return ret;
+}
+
+int vm_restore_put_cpu_state(struct vm *vm, struct state_image *img,
+			     enum vm_clock_policy clock, char *err, size_t errlen)
+{
+	unsigned int i;
+	int ret;
+
+	ret = vm_kvm_state_set(vm->vm_fd, &img->vm, clock);
+	if (ret) {
+		snprintf(err, errlen, "cannot restore the VM's interrupt controllers, PIT and "
+			 "clock: %s (see the log)", strerror(-ret));
+		return ret == -EINVAL ? -EIO : ret;
+	}
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_state_set(&vm->vcpus[i], &img->vcpus[i]);
+		if (ret) {
+			snprintf(err, errlen, "KVM refused vCPU %u's saved state: %s (see the log)",
+				 i, strerror(-ret));
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -223,7 +260,6 @@ static int pass_two(struct restore *rs)
 static int put_state(struct restore *rs)
 {
 	struct vm *vm = rs->vm;
-	unsigned int i;
 	int ret;
 
 	ret = mem_file_restore(rs->dir.mem_fd, rs->dir.mem_name, &vm->mem, rs->url.memory, true);
@@ -233,17 +269,10 @@ static int put_state(struct restore *rs)
 	ret = pass_two(rs);
 	if (ret)
 		return ret;
-	ret = vm_kvm_state_set(vm->vm_fd, &rs->img.vm, rs->url.clock);
-	if (ret)
-		return host_fail(rs, ret, "cannot restore the VM's interrupt controllers, PIT "
-				 "and clock: %s (see the log)", strerror(-ret));
-	for (i = 0; i < vm->nr_vcpus; i++) {
-		ret = vcpu_state_set(&vm->vcpus[i], &rs->img.vcpus[i]);
-		if (ret)
-			return refuse(rs, "KVM refused vCPU %u's saved state: %s (see the log)", i,
-				      strerror(-ret));
-	}
-	return 0;
+	ret = vm_restore_put_cpu_state(vm, &rs->img, rs->url.clock, rs->err, rs->errlen);
+	if (ret == -EINVAL)
+		rs->refused = true;
+	return ret;
 }
 
 static double ms_since(const struct timespec *t0)

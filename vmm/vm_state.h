@@ -54,4 +54,27 @@ int vm_snapshot(struct vm *vm, const char *url, bool resume, char *err, size_t e
 int vm_restore(struct vm *vm, struct vm_config *cfg, char **arena, const char *url,
 	       bool resume, bool *refused, char *err, size_t errlen);
 
+/* vm_restore.c, shared with the migration receiver: -EINVAL when the saved VM is at fault. */
+int vm_restore_check_host(struct vm *vm, const struct state_image *img, char *err,
+			  size_t errlen);
+/* The VM's KVM state, then every vCPU's (the VM built from the same config, not run). */
+int vm_restore_put_cpu_state(struct vm *vm, struct state_image *img,
+			     enum vm_clock_policy clock, char *err, size_t errlen);
+
+/*
+ * Live migration (vm_migrate.c, vm_migrate_recv.c; docs/migration.md).
+ * url: unix:PATH or tcp:HOST:PORT.
+ *   vm_migrate_send()  the source, on the event loop: pre-copy rounds with
+ *                      KVM's dirty log, then pause and the rest; on success
+ *                      the VM ends (vmm exits 0); on any failure it runs on.
+ *   vm_incoming()      the destination, from main() before vm_run(): waits
+ *                      for one source, builds the VM from the stream, and
+ *                      leaves it ready to run.  *refused as for vm_restore().
+ */
+int vm_migrate_send(struct vm *vm, const char *url, char *err, size_t errlen);
+int vm_incoming(struct vm *vm, struct vm_config *cfg, char **arena, const char *url,
+		bool *refused, char *err, size_t errlen);
+/* Connects to (listen false) or listens on and accepts one peer of url. fd or -errno. */
+int vm_migrate_socket(const char *url, bool listen, char *err, size_t errlen);
+
 #endif

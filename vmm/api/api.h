@@ -46,6 +46,8 @@ struct api_vm_ops {
 	 */
 	int (*snapshot)(struct api *api, const char *url, bool resume, char *err, size_t errlen);
 	int (*restore)(struct api *api, const char *url, bool resume, char *err, size_t errlen);
+	/* vm.send-migration (url unix:PATH or tcp:HOST:PORT); vmm/vm_state.h */
+	int (*migrate)(struct api *api, const char *url, char *err, size_t errlen);
 };
 
 struct api_config {
