@@ -26,7 +26,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +47,7 @@
 #define MIG_DOWNTIME_MS		300
 #define MIG_ACK_TIMEOUT_MS	30000
 #define MIG_ACK_OK		'K'
+#define MIG_IO_TIMEOUT_S	30	/* a peer that stops reading or writing this long is gone */
 
 struct mig_src {
 	struct vm *vm;
@@ -67,6 +71,42 @@ static double now_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+/* accept(), unless SIGINT/SIGTERM/SIGHUP (blocked: main reads them by signalfd) comes first. */
+static int accept_or_signal(int fd)
+{
+	struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .events = POLLIN } };
+	sigset_t set;
+	int cfd, ret;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pfd[1].fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (pfd[1].fd < 0)
+		return -errno;
+	for (;;) {
+		ret = poll(pfd, 2, -1);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0) {
+			ret = -errno;
+			break;
+		}
+		if (pfd[1].revents) {
+			ret = -EINTR;
+			break;
+		}
+		cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd >= 0 || (errno != EINTR && errno != EAGAIN)) {
+			ret = cfd >= 0 ? cfd : -errno;
+			break;
+		}
+	}
+	close(pfd[1].fd);
+	return ret;
+}
+
 int vm_migrate_socket(const char *url, bool listen_, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
@@ -87,7 +127,7 @@ int vm_migrate_socket(const char *url, bool listen_, char *err, size_t errlen)
 		if (!listen_) {
 			if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
 				goto sys;
-			return fd;
+			goto timeouts;
 		}
 		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 1) < 0)
 			goto sys;
@@ -116,7 +156,7 @@ int vm_migrate_socket(const char *url, bool listen_, char *err, size_t errlen)
 			if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
 				goto sys;
 			freeaddrinfo(ai);
-			return fd;
+			goto timeouts;
 		}
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0)
@@ -128,15 +168,30 @@ int vm_migrate_socket(const char *url, bool listen_, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	log_info("waiting for the migration source on %s", url);
-	do
-		cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	while (cfd < 0 && errno == EINTR);
-	if (cfd < 0)
+	cfd = accept_or_signal(fd);
+	if (cfd == -EINTR) {
+		snprintf(err, errlen, "%s: stopped by a signal while waiting", url);
+		close(fd);
+		if (!strncmp(url, "unix:", 5))
+			unlink(url + 5);
+		return cfd;
+	}
+	if (cfd < 0) {
+		errno = -cfd;
 		goto sys;
+	}
 	close(fd);
 	if (!strncmp(url, "unix:", 5))
 		unlink(url + 5);
-	return cfd;
+	fd = cfd;
+timeouts:
+	{
+		struct timeval tv = { .tv_sec = MIG_IO_TIMEOUT_S };
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	return fd;
 sys:
 	ret = -errno;
 	snprintf(err, errlen, "%s: cannot %s: %s", url, listen_ ? "listen" : "connect",

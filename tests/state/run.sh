@@ -181,6 +181,96 @@ if [ -n "$saved" ]; then
 	vm_wait "$EP"
 fi
 
+# ---- live migration between two vmm processes over a Unix socket ----
+M=$work/m.sock
+"$VMM" --kernel "$TICKS" --console "file:$work/m1.console" --api-socket "$M" \
+	</dev/null >"$work/m1.out" 2>&1 &
+M1=$!
+pids+=("$M1")
+"$VMM" --incoming "unix:$work/mig.sock" --console "file:$work/m2.console" \
+	--api-socket "$work/m2.sock" </dev/null >"$work/m2.out" 2>&1 &
+M2=$!
+pids+=("$M2")
+if wait_state "$M" Running && wait_grep "$work/m1.console" 'tick 3' && [ -S "$work/mig.sock" ]; then
+	out=$("$CTL" migrate --socket "$M" "unix:$work/mig.sock" 2>&1)
+	rc=$?
+	vm_wait "$M1"
+	if [ $rc = 0 ] && [ "$st" = 0 ] && grep -q "migrated to unix:" "$work/m1.out"; then
+		ok "migrate: $out; the source exits 0: $(grep -o 'downtime.*' "$work/m1.out")"
+	else
+		bad "migrate" "vmmctl $rc, source status $st: $out $(cat "$work/m1.out" "$work/m2.out")"
+	fi
+	last=$(last_tick "$work/m1.console")
+	if wait_grep "$work/m2.console" 'tick' 30; then
+		first=$(first_tick "$work/m2.console")
+		[ "$first" = $((last + 1)) ] && [ "$(banners "$work/m2.console")" = 0 ] &&
+			ok "the destination goes on at tick $first (source stopped at $last), no boot" ||
+			bad "destination ticks" "source stopped at $last, destination began at $first"
+	else
+		bad "destination runs" "no tick: $(cat "$work/m2.out")"
+	fi
+	"$CTL" quit --socket "$work/m2.sock" >/dev/null 2>&1
+	vm_wait "$M2"
+else
+	bad "migrate" "setup: $(cat "$work/m1.out" "$work/m2.out")"
+fi
+
+# a destination that hangs up halfway: the source goes on as if nothing happened
+F=$work/f.sock
+"$VMM" --kernel "$TICKS" --console "file:$work/f.console" --api-socket "$F" \
+	</dev/null >"$work/f.out" 2>&1 &
+FP=$!
+pids+=("$FP")
+python3 - "$work/cut.sock" <<'PYEOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept(); c.recv(3000); c.close()
+PYEOF
+CUT=$!
+if wait_state "$F" Running && wait_grep "$work/f.console" 'tick 2'; then
+	for i in $(seq 50); do [ -S "$work/cut.sock" ] && break; sleep 0.1; done
+	out=$("$CTL" migrate --socket "$F" "unix:$work/cut.sock" 2>&1)
+	rc=$?
+	n=$(last_tick "$work/f.console")
+	sleep 0.5
+	if [ $rc != 0 ] && [ "$(state_of "$F")" = Running ] &&
+	   [ "$(last_tick "$work/f.console")" -gt "$n" ]; then
+		ok "a cut stream: vmmctl $rc, the source runs on ($(echo "$out" | head -c 100))"
+	else
+		bad "cut stream" "vmmctl $rc, state $(state_of "$F"): $out"
+	fi
+	out=$("$CTL" migrate --socket "$F" "unix:$work/nobody.sock" 2>&1)
+	[ $? != 0 ] && [ "$(state_of "$F")" = Running ] &&
+		ok "no destination: refused, the source runs on" || bad "no destination" "$out"
+	# one that takes the whole stream, then hangs up without its answer
+	python3 - "$work/noack.sock" <<'PYEOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+while c.recv(65536):
+    pass
+c.close()
+PYEOF
+	NOACK=$!
+	for i in $(seq 50); do [ -S "$work/noack.sock" ] && break; sleep 0.1; done
+	out=$("$CTL" migrate --socket "$F" "unix:$work/noack.sock" 2>&1)
+	rc=$?
+	n=$(last_tick "$work/f.console")
+	sleep 0.5
+	if [ $rc != 0 ] && [ "$(state_of "$F")" = Running ] &&
+	   [ "$(last_tick "$work/f.console")" -gt "$n" ]; then
+		ok "no answer after the last byte: the paused source resumes ($(echo "$out" | head -c 90))"
+	else
+		bad "no answer" "vmmctl $rc, state $(state_of "$F"): $out"
+	fi
+	kill "$NOACK" 2>/dev/null
+else
+	bad "cut stream" "setup: $(cat "$work/f.out")"
+fi
+kill "$CUT" 2>/dev/null
+"$CTL" quit --socket "$F" >/dev/null 2>&1
+vm_wait "$FP"
+
 # ---- refusals: one line, exit status 20, before anything runs ----
 refused() {	# refused NAME PATTERN DIR: vmm --restore DIR must exit 20 with PATTERN
 	local name=$1 pat=$2 dir=$3 out rc
