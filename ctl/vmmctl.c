@@ -31,6 +31,7 @@ struct ctl {
 	bool wait_given;	/* --wait */
 	const char *arg;	/* snapshot: DIR */
 	bool resume;		/* snapshot --resume */
+	bool cancel;		/* migrate --cancel */
 };
 
 static void usage(FILE *f)
@@ -55,7 +56,7 @@ static void usage(FILE *f)
 "  config NAME          the VM's configuration as JSON (vmm --config starts it)\n"
 "  events NAME          follow the VM's events until it ends\n"
 "  ping NAME            check that the vmm answers\n"
-"  migrate NAME unix:PATH|tcp:HOST:PORT\n"
+"  migrate NAME unix:PATH|tcp:HOST:PORT | migrate NAME --cancel\n"
 "                       move the running VM to a vmm started with --incoming\n"
 "                       there (pre-copy); on success the source vmm exits 0,\n"
 "                       on any failure the VM goes on here\n"
@@ -431,6 +432,16 @@ static int do_migrate(struct ctl *c)
 
 	if (!body)
 		return CTL_ERR_OTHER;
+	if (c->cancel) {
+		json_object_put(body);
+		ret = check(c, ctl_request(c->socket, "PUT", "vm.send-migration",
+					   "{\"cancel\":true}", c->timeout_s, NULL, NULL, &a), &a);
+		if (!ret)
+			printf(c->json ? "{}\n" : "%s: migration cancelled\n",
+			       c->name ? c->name : c->socket);
+		ctl_answer_free(&a);
+		return ret;
+	}
 	json_object_object_add(body, "destination_url", json_object_new_string(c->arg));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = check(c, ctl_request(c->socket, "PUT", "vm.send-migration",
@@ -474,6 +485,7 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 		{ "wait", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "resume", no_argument, NULL, 'r' },
+		{ "cancel", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL;
@@ -496,6 +508,7 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 			c->wait_given = true;
 			break;
 		case 'r': c->resume = true; break;
+		case 'c': c->cancel = true; break;
 		case 'h': usage(stdout); return -1;
 		default: fprintf(stderr, "vmmctl: see vmmctl --help\n"); return CTL_ERR_USAGE;
 		}
@@ -536,7 +549,15 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 		fprintf(stderr, "vmmctl: snapshot needs a directory: vmmctl snapshot NAME DIR\n");
 		return CTL_ERR_USAGE;
 	}
-	if (!strcmp(c->verb, "migrate") && !c->arg) {
+	if (c->cancel && strcmp(c->verb, "migrate")) {
+		fprintf(stderr, "vmmctl: --cancel is for migrate\n");
+		return CTL_ERR_USAGE;
+	}
+	if (!strcmp(c->verb, "migrate") && c->cancel && c->arg) {
+		fprintf(stderr, "vmmctl: migrate --cancel takes no destination\n");
+		return CTL_ERR_USAGE;
+	}
+	if (!strcmp(c->verb, "migrate") && !c->arg && !c->cancel) {
 		fprintf(stderr, "vmmctl: migrate needs a destination: vmmctl migrate NAME "
 			"unix:PATH|tcp:HOST:PORT\n");
 		return CTL_ERR_USAGE;

@@ -295,6 +295,20 @@ static int op_migrate(struct api *api, const char *url, char *err, size_t errlen
 	return state_op(api, migrate_work, url, false, err, errlen);
 }
 
+/*
+ * The one op that does not go through the loop: the loop is busy sending
+ * the VM, and all this does is set the flag the sender polls.
+ */
+static int op_migrate_cancel(struct api *api)
+{
+	struct vm_api *va = va_of(api);
+
+	if (!va->vm_live || !__atomic_load_n(&va->vm->migrating, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	__atomic_store_n(&va->vm->migrate_cancel, true, __ATOMIC_RELEASE);
+	return 0;
+}
+
 static int op_restore(struct api *api, const char *url, bool resume, char *err, size_t errlen)
 {
 	return state_op(api, restore_work, url, resume, err, errlen);
@@ -309,6 +323,7 @@ const struct api_vm_ops vm_api_ops = {
 	.snapshot = op_snapshot,
 	.restore = op_restore,
 	.migrate = op_migrate,
+	.migrate_cancel = op_migrate_cancel,
 };
 
 void vm_api_init(struct vm_api *va, struct vm *vm, struct ev_loop *loop,

@@ -217,11 +217,21 @@ static uint64_t page_hash(const void *p)
 	return h ? h : 1;
 }
 
+static bool cancelled(struct mig_src *m)
+{
+	if (!__atomic_load_n(&m->vm->migrate_cancel, __ATOMIC_ACQUIRE))
+		return false;
+	snprintf(m->err, m->errlen, "cancelled");
+	return true;
+}
+
 static int flush_batch(struct mig_src *m)
 {
 	const struct guest_mem *gm = &m->vm->mem;
 	unsigned int i;
 
+	if (cancelled(m))
+		return -ECANCELED;
 	if (!m->nbatch)
 		return 0;
 	if (state_begin(&m->w, STATE_SEC_MIG_PAGES, 1, STATE_SECF_REQUIRED))
@@ -382,8 +392,16 @@ static int wait_ack(struct mig_src *m)
 	char c = 0;
 	ssize_t n;
 
+	int waited;
+
 	shutdown(m->fd, SHUT_WR);
-	if (poll(&pfd, 1, MIG_ACK_TIMEOUT_MS) <= 0) {
+	for (waited = 0; waited < MIG_ACK_TIMEOUT_MS; waited += 100) {
+		if (cancelled(m))
+			return -ECANCELED;
+		if (poll(&pfd, 1, 100) != 0)
+			break;
+	}
+	if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
 		snprintf(m->err, m->errlen, "the destination did not answer within %d s",
 			 MIG_ACK_TIMEOUT_MS / 1000);
 		return -ETIMEDOUT;
@@ -479,6 +497,8 @@ int vm_migrate_send(struct vm *vm, const char *url, char *err, size_t errlen)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
+	__atomic_store_n(&vm->migrate_cancel, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&vm->migrating, true, __ATOMIC_RELEASE);
 	m->vm = vm;
 	m->err = err;
 	m->errlen = errlen;
@@ -513,6 +533,7 @@ out:
 		vm_emit_event(vm, "migrated", url, 0);
 		vm_request_exit(vm, VM_EXIT_QUIT, 0);
 	}
+	__atomic_store_n(&vm->migrating, false, __ATOMIC_RELEASE);
 	free_maps(m);
 	free(m);
 	return ret;

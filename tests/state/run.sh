@@ -264,6 +264,34 @@ PYEOF
 		bad "no answer" "vmmctl $rc, state $(state_of "$F"): $out"
 	fi
 	kill "$NOACK" 2>/dev/null
+
+	# vmmctl migrate --cancel while the destination says nothing
+	python3 - "$work/stall.sock" <<'PYEOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+time.sleep(60)
+PYEOF
+	STALL=$!
+	for i in $(seq 50); do [ -S "$work/stall.sock" ] && break; sleep 0.1; done
+	"$CTL" migrate --socket "$F" "unix:$work/stall.sock" >"$work/stall.out" 2>&1 &
+	MIGP=$!
+	sleep 1
+	out=$("$CTL" migrate --socket "$F" --cancel 2>&1)
+	rc=$?
+	wait "$MIGP"
+	mrc=$?
+	n=$(last_tick "$work/f.console")
+	sleep 0.5
+	if [ $rc = 0 ] && [ $mrc != 0 ] && [ "$(state_of "$F")" = Running ] &&
+	   [ "$(last_tick "$work/f.console")" -gt "$n" ]; then
+		ok "migrate --cancel: $out; the VM runs on ($(head -c 80 "$work/stall.out"))"
+	else
+		bad "migrate --cancel" "cancel $rc ($out), migrate $mrc: $(cat "$work/stall.out")"
+	fi
+	out=$("$CTL" migrate --socket "$F" --cancel 2>&1)
+	[ $? = 4 ] && ok "--cancel with no migration: refused (4)" || bad "cancel, none" "$out"
+	kill "$STALL" 2>/dev/null
 else
 	bad "cut stream" "setup: $(cat "$work/f.out")"
 fi

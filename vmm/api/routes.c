@@ -431,17 +431,34 @@ static void route_state(struct api *api, const struct route *rt, const char *bod
 		reply_result(api, rt->path, ret, out);
 }
 
-/* vm.send-migration {"destination_url": "unix:PATH" | "tcp:HOST:PORT"} (docs/migration.md) */
+/*
+ * vm.send-migration {"destination_url": "unix:PATH" | "tcp:HOST:PORT"}, or
+ * {"cancel": true} while one runs (docs/migration.md).
+ */
 static void route_migrate(struct api *api, const struct route *rt, const char *body,
 			  size_t len, struct api_reply *out)
 {
-	static const char *const keys[] = { "destination_url", NULL };
+	static const char *const keys[] = { "destination_url", "cancel", NULL };
 	struct json_object *o, *v;
 	char url[512], err[600] = "";
 	int ret;
 
 	if (!parse_body(body, len, keys, &o, out))
 		return;
+	if (o && json_object_object_get_ex(o, "cancel", &v)) {
+		bool cancel = json_object_get_boolean(v);
+
+		if (!json_object_is_type(v, json_type_boolean) || !cancel ||
+		    json_object_object_length(o) != 1) {
+			json_object_put(o);
+			reply_error(out, 400, "%s: cancel takes true and nothing else", rt->path);
+			return;
+		}
+		json_object_put(o);
+		reply_result(api, rt->path, api->ops && api->ops->migrate_cancel ?
+			     api->ops->migrate_cancel(api) : -ENOSYS, out);
+		return;
+	}
 	if (!o || !json_object_object_get_ex(o, "destination_url", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
 	    json_object_get_string_len(v) >= (int)sizeof(url)) {
