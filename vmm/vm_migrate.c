@@ -352,6 +352,8 @@ static int send_head(struct mig_src *m)
 		ret = state_host_write(&host, &m->w);
 	if (!ret)
 		ret = mem_file_write_layout(&m->w, &m->vm->mem, "migration");
+	if (!ret)
+		ret = vm_state_write_disks(m->vm, &m->w, m->err, m->errlen);
 	free(json);
 	return ret;
 }

@@ -112,6 +112,8 @@ static int section(struct mig_dst *d, struct state_reader *r)
 	}
 	if (!d->built)
 		return state_reader_fail(r, "before the memory layout");
+	if (r->type == STATE_SEC_DISK)
+		return disk_state_parse(r, d->img.disks, &d->img.disks_have);
 	if (r->type == STATE_SEC_MIG_PAGES)
 		return mig_pages_parse(r, &d->vm->mem, &d->pages);
 	if (vcpu_saved_is_section(r->type))
@@ -154,7 +156,9 @@ static int finish(struct mig_dst *d)
 			return -EINVAL;
 		}
 	}
-	ret = vm_restore_check_host(vm, &d->img, d->err, d->errlen);
+	ret = vm_state_check_disks(d->cfg, d->img.disks, d->img.disks_have, d->err, d->errlen);
+	if (!ret)
+		ret = vm_restore_check_host(vm, &d->img, d->err, d->errlen);
 	if (!ret)
 		ret = vm_restore_put_cpu_state(vm, &d->img, VM_CLOCK_CONTINUE, d->err, d->errlen);
 	return ret;

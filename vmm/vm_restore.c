@@ -309,6 +309,12 @@ static int restore(struct restore *rs, struct vm_config *cfg, char **arena, cons
 		return ret;
 	}
 	ret = load_config(rs, cfg, arena);
+	if (!ret) {
+		ret = vm_state_check_disks(cfg, rs->img.disks, rs->img.disks_have, rs->err,
+					   rs->errlen);
+		if (ret == -EINVAL)
+			rs->refused = true;
+	}
 	if (!ret)
 		ret = open_memory(rs);
 	if (ret)

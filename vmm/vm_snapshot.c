@@ -71,6 +71,62 @@ int vm_state_devices_check(const struct vm *vm, bool save, char *err, size_t err
 	return 0;
 }
 
+int vm_state_write_disks(const struct vm *vm, struct state_writer *w, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct disk_state d;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < cfg->nr_disks; i++) {
+		if (cfg->disks[i].snapshot) {
+			snprintf(err, errlen, "disk %u (%s) has snapshot=on: its writes live in a "
+				 "temporary overlay that a restore cannot see", i,
+				 cfg->disks[i].path);
+			return -EINVAL;
+		}
+		ret = disk_state_probe(cfg->disks[i].path, cfg->disks[i].format, &d, err,
+				       errlen);
+		if (!ret)
+			ret = disk_state_write(w, i, &d);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int vm_state_check_disks(const struct vm_config *cfg, const struct disk_state *disks,
+			 uint32_t have, char *err, size_t errlen)
+{
+	struct disk_state now;
+	char msg[300];
+	unsigned int i;
+
+	if (have != (cfg->nr_disks ? (1u << cfg->nr_disks) - 1 : 0)) {
+		snprintf(err, errlen, "state file: the config has %u disk(s), the disk sections "
+			 "do not match (0x%x)", cfg->nr_disks, have);
+		return -EINVAL;
+	}
+	for (i = 0; i < cfg->nr_disks; i++) {
+		if (strcmp(disks[i].path, cfg->disks[i].path)) {
+			snprintf(err, errlen, "state file: disk %u is %s in its section, %s in the "
+				 "config", i, disks[i].path, cfg->disks[i].path);
+			return -EINVAL;
+		}
+		if (disk_state_probe(disks[i].path, disks[i].format, &now, msg, sizeof(msg))) {
+			snprintf(err, errlen, "%s", msg);
+			return -ENOENT;
+		}
+		if (now.size != disks[i].size) {
+			snprintf(err, errlen, "disk %u (%s) holds %llu bytes, %llu when the VM was "
+				 "saved: the image was resized or replaced", i, disks[i].path,
+				 (unsigned long long)now.size, (unsigned long long)disks[i].size);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int write_vcpus(struct vm *vm, struct state_writer *w, char *err, size_t errlen)
 {
 	struct vcpu_saved s;
@@ -113,10 +169,12 @@ static int write_state(struct vm *vm, struct state_dir *d, char *err, size_t err
 		ret = state_host_write(&host, &w);
 	if (!ret)
 		ret = mem_file_write_layout(&w, &vm->mem, d->mem_name);
+	if (ret)
+		snprintf(err, errlen, "%s", state_writer_error(&w));
+	else
+		ret = vm_state_write_disks(vm, &w, err, errlen);
 	if (!ret)
 		ret = write_vcpus(vm, &w, err, errlen);
-	else
-		snprintf(err, errlen, "%s", state_writer_error(&w));
 	if (!ret) {
 		memset(&vs, 0, sizeof(vs));
 		ret = vm_kvm_state_get(vm->vm_fd, &vs);

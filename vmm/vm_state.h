@@ -44,6 +44,12 @@ void vm_state_host(const struct vm *vm, struct state_host *h);
  */
 int vm_state_devices_check(const struct vm *vm, bool save, char *err, size_t errlen);
 
+/* One disk section per --disk (disk_state.h); a snapshot=on disk is refused. */
+int vm_state_write_disks(const struct vm *vm, struct state_writer *w, char *err, size_t errlen);
+/* The saved disks against cfg's and the images now: -EINVAL (with err) if one changed. */
+int vm_state_check_disks(const struct vm_config *cfg, const struct disk_state *disks,
+			 uint32_t have, char *err, size_t errlen);
+
 int vm_snapshot(struct vm *vm, const char *url, bool resume, char *err, size_t errlen);
 
 /*

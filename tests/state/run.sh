@@ -332,5 +332,33 @@ if [ -s "$SNAP/state" ]; then
 	[ $? = 4 ] && ok "--restore of a missing directory: status 4" || bad "missing dir" "$out"
 fi
 
+# ---- a VM with a disk: the image must be the one that was saved ----
+truncate -s 1M "$work/d.raw"
+D=$work/d.sock
+"$VMM" --kernel "$TICKS" --disk "path=$work/d.raw,format=raw" --console "file:$work/d.console" \
+	--api-socket "$D" </dev/null >"$work/d.out" 2>&1 &
+DP=$!
+pids+=("$DP")
+if wait_state "$D" Running && wait_grep "$work/d.console" 'tick 2' &&
+   "$CTL" snapshot --socket "$D" "$work/dsnap" >/dev/null 2>&1; then
+	"$CTL" quit --socket "$D" >/dev/null 2>&1
+	vm_wait "$DP"
+	"$VMM" --restore "file://$work/dsnap" --resume --console "file:$work/d2.console" \
+		--api-socket "$work/d2.sock" </dev/null >"$work/d2.out" 2>&1 &
+	D2=$!
+	pids+=("$D2")
+	wait_state "$work/d2.sock" Running && wait_grep "$work/d2.console" tick 30 &&
+		ok "restore of a VM with a virtio-blk disk: it runs" ||
+		bad "restore with a disk" "$(cat "$work/d2.out")"
+	"$CTL" quit --socket "$work/d2.sock" >/dev/null 2>&1
+	vm_wait "$D2"
+	truncate -s 2M "$work/d.raw"
+	refused "a disk image resized since the snapshot" "disk 0 .* was resized" "$work/dsnap"
+else
+	bad "snapshot with a disk" "$(cat "$work/d.out")"
+	"$CTL" quit --socket "$D" >/dev/null 2>&1
+	vm_wait "$DP"
+fi
+
 echo "state-tests: $pass passed, $fail failed"
 [ "$fail" = 0 ]

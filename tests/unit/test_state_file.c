@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "mem/guest_mem.h"
@@ -206,4 +207,55 @@ Test(state_file, host_capabilities)
 	cr_assert(strstr(msg, "capability 10"), "%s", msg);
 	here.nr_caps = 0;
 	cr_assert_eq(state_host_compare(&saved, &here, msg, sizeof(msg)), -EOPNOTSUPP);
+}
+
+Test(state_file, disks)
+{
+	char raw[] = "/tmp/test_state_disk_XXXXXX", q[] = "/tmp/test_state_qcow_XXXXXX";
+	uint8_t hdr[104] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
+	struct disk_state d, back[DISK_STATE_MAX];
+	struct state_membuf m = { 0 };
+	struct state_writer w;
+	struct state_reader r;
+	struct state_header h;
+	uint32_t have = 0;
+	char err[256];
+	int fd;
+
+	fd = mkstemp(raw);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 3 << 20), 0);
+	close(fd);
+	cr_assert_eq(disk_state_probe(raw, DISK_FORMAT_RAW, &d, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(d.size, 3 << 20);
+	fd = mkstemp(q);
+	cr_assert_geq(fd, 0);
+	hdr[24 + 5] = 0x10;	/* big-endian 0x100000000: 4 GiB */
+	hdr[24 + 3] = 0x01;
+	cr_assert_eq(write(fd, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	close(fd);
+	cr_assert_eq(disk_state_probe(q, DISK_FORMAT_QCOW2, &d, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(d.size, (1ULL << 32) | (0x10ULL << 16));
+	unlink(q);
+
+	state_writer_init(&w, "state file", state_mem_write, &m);
+	state_write_header(&w, 0);
+	cr_assert_eq(disk_state_probe(raw, DISK_FORMAT_RAW, &d, err, sizeof(err)), 0);
+	cr_assert_eq(disk_state_write(&w, 1, &d), 0);
+	cr_assert_eq(disk_state_write(&w, 1, &d), 0);
+	state_write_end(&w);
+	state_writer_free(&w);
+	unlink(raw);
+	state_reader_init(&r, "state file", state_mem_read, &m, &disk_state_desc, 1);
+	cr_assert_eq(state_read_header(&r, &h), 0);
+	cr_assert_eq(state_next_section(&r), 1);
+	cr_assert_eq(disk_state_parse(&r, back, &have), 0, "%s", state_reader_error(&r));
+	cr_assert_eq(have, 2);
+	cr_assert_str_eq(back[1].path, raw);
+	cr_assert_eq(back[1].size, 3 << 20);
+	cr_assert_eq(state_next_section(&r), 1);
+	cr_assert_eq(disk_state_parse(&r, back, &have), -EINVAL);
+	cr_assert(strstr(state_reader_error(&r), "repeated"), "%s", state_reader_error(&r));
+	state_reader_free(&r);
+	state_membuf_free(&m);
 }

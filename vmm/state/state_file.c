@@ -31,6 +31,7 @@ size_t state_file_known(struct state_section_desc *out, size_t max)
 	out[n++] = (struct state_section_desc){ STATE_SEC_HOST, "host", 1, HOST_SECTION_MAX };
 	out[n++] = (struct state_section_desc){ STATE_SEC_MEMORY, "memory", 1,
 						 MEMORY_SECTION_MAX };
+	out[n++] = disk_state_desc;
 	for (i = 0; i < VCPU_NR_PARTS; i++)
 		out[n++] = vcpu_saved_sections[i];
 	for (i = 0; i < VM_KVM_NR_PARTS; i++)
@@ -179,6 +180,7 @@ static int parse_section(struct state_image *img, struct state_reader *r)
 	case STATE_SEC_CONFIG: return parse_config(img, r);
 	case STATE_SEC_HOST: return parse_host(img, r);
 	case STATE_SEC_MEMORY: return parse_memory(img, r);
+	case STATE_SEC_DISK: return disk_state_parse(r, img->disks, &img->disks_have);
 	}
 	return state_skip_section(r);
 }

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "disk_state.h"
 #include "mem_file.h"
 #include "stream.h"
 #include "vcpu_saved.h"
@@ -53,6 +54,8 @@ struct state_image {
 	unsigned int nr_vcpus;		/* 1 + the highest index seen */
 	struct vm_kvm_saved vm;
 	unsigned int nr_devices;	/* device sections seen */
+	struct disk_state disks[DISK_STATE_MAX];
+	uint32_t disks_have;		/* bit per disk index */
 };
 
 /*
@@ -69,7 +72,7 @@ void state_image_free(struct state_image *img);
 
 /* The section table pass one (and a restore's second pass) reads with. */
 size_t state_file_known(struct state_section_desc *out, size_t max);
-#define STATE_FILE_KNOWN_MAX	(4 + VCPU_NR_PARTS + VM_KVM_NR_PARTS + 64)
+#define STATE_FILE_KNOWN_MAX	(5 + VCPU_NR_PARTS + VM_KVM_NR_PARTS + 64)
 
 /* Whether type is a device section (0x1000 + device index). */
 bool state_file_is_device(uint32_t type);
