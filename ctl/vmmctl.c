@@ -21,18 +21,6 @@
 
 #define DEFAULT_TIMEOUT_S	30
 
-struct ctl {
-	const char *verb;
-	const char *name;
-	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	bool json;
-	long timeout_s;		/* per request */
-	long powerdown_s;	/* powerdown --timeout */
-	bool wait_given;	/* --wait */
-	const char *arg;	/* snapshot: DIR */
-	bool resume;		/* snapshot --resume */
-	bool cancel;		/* migrate --cancel */
-};
 
 static void usage(FILE *f)
 {
@@ -125,6 +113,11 @@ static int check(const struct ctl *c, int ret, const struct ctl_answer *a)
 	fprintf(stderr, "vmmctl: %s: %s (HTTP %ld)\n", c->verb, msg ? msg : "failed", a->status);
 	json_object_put(o);
 	return a->status == 409 ? CTL_ERR_STATE : CTL_ERR_OTHER;
+}
+
+int ctl_check(const struct ctl *c, int ret, const struct ctl_answer *a)
+{
+	return check(c, ret, a);
 }
 
 static struct json_object *parse_answer(const struct ctl_answer *a)
@@ -384,84 +377,6 @@ static int do_simple(struct ctl *c, unsigned int i)
 	return ret;
 }
 
-/* vm.snapshot: DIR made absolute (the vmm may run elsewhere), as file:///DIR. */
-static int do_snapshot(struct ctl *c)
-{
-	struct json_object *body = json_object_new_object();
-	char cwd[4096], url[8300];
-	struct ctl_answer a;
-	int ret;
-
-	if (!body)
-		return CTL_ERR_OTHER;
-	if (c->arg[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
-		fprintf(stderr, "vmmctl: snapshot: cannot get the current directory: %s\n",
-			strerror(errno));
-		json_object_put(body);
-		return CTL_ERR_OTHER;
-	}
-	snprintf(url, sizeof(url), "file://%s%s%s", c->arg[0] == '/' ? "" : cwd,
-		 c->arg[0] == '/' ? "" : "/", c->arg);
-	json_object_object_add(body, "destination_url", json_object_new_string(url));
-	if (c->resume)
-		json_object_object_add(body, "resume", json_object_new_boolean(1));
-	/* a large guest takes a while to write: no --wait means no limit */
-	ret = check(c, ctl_request(c->socket, "PUT", "vm.snapshot",
-				   json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
-							JSON_C_TO_STRING_NOSLASHESCAPE),
-				   c->wait_given ? c->timeout_s : 0, NULL, NULL, &a), &a);
-	json_object_put(body);
-	if (!ret) {
-		if (c->json)
-			printf("{}\n");
-		else
-			printf("%s: snapshot written to %s%s\n", c->name ? c->name : c->socket,
-			       url + 7, c->resume ? "" : " (the VM is paused)");
-	}
-	ctl_answer_free(&a);
-	return ret;
-}
-
-/* vm.send-migration: the answer comes when the VM runs there (or runs on here). */
-static int do_migrate(struct ctl *c)
-{
-	struct json_object *body = json_object_new_object();
-	struct ctl_answer a;
-	struct timespec t0, t1;
-	int ret;
-
-	if (!body)
-		return CTL_ERR_OTHER;
-	if (c->cancel) {
-		json_object_put(body);
-		ret = check(c, ctl_request(c->socket, "PUT", "vm.send-migration",
-					   "{\"cancel\":true}", c->timeout_s, NULL, NULL, &a), &a);
-		if (!ret)
-			printf(c->json ? "{}\n" : "%s: migration cancelled\n",
-			       c->name ? c->name : c->socket);
-		ctl_answer_free(&a);
-		return ret;
-	}
-	json_object_object_add(body, "destination_url", json_object_new_string(c->arg));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = check(c, ctl_request(c->socket, "PUT", "vm.send-migration",
-				   json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
-							JSON_C_TO_STRING_NOSLASHESCAPE),
-				   c->wait_given ? c->timeout_s : 0, NULL, NULL, &a), &a);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	json_object_put(body);
-	if (!ret) {
-		if (c->json)
-			printf("{}\n");
-		else
-			printf("%s: migrated to %s in %.0f ms\n", c->name ? c->name : c->socket,
-			       c->arg, (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-			       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-	}
-	ctl_answer_free(&a);
-	return ret;
-}
-
 static int parse_seconds(const char *opt, const char *s, long *out)
 {
 	char *end;
@@ -527,8 +442,8 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 		return CTL_ERR_USAGE;
 	}
 	snprintf(padded, sizeof(padded), " %.30s ", c->verb);
-	if (!strstr(" list info pause resume powerdown reboot reset quit config events ping snapshot migrate ",
-		    padded) || strchr(c->verb, ' ') || strlen(c->verb) > 30) {
+	if (!strstr(" list info pause resume powerdown reboot reset quit config events ping "
+		    "snapshot migrate ", padded) || strchr(c->verb, ' ') || strlen(c->verb) > 30) {
 		fprintf(stderr, "vmmctl: unknown verb '%s' (see vmmctl --help)\n", c->verb);
 		return CTL_ERR_USAGE;
 	}
@@ -617,9 +532,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(c.verb, "ping"))
 		ret = do_ping(&c);
 	else if (!strcmp(c.verb, "snapshot"))
-		ret = do_snapshot(&c);
+		ret = ctl_snapshot(&c);
 	else if (!strcmp(c.verb, "migrate"))
-		ret = do_migrate(&c);
+		ret = ctl_migrate(&c);
 	else {
 		for (i = 0; i < sizeof(simple_verbs) / sizeof(simple_verbs[0]); i++) {
 			if (!strcmp(c.verb, simple_verbs[i].verb))
