@@ -147,7 +147,7 @@ if [ -n "$saved" ]; then
 
 	# paused restore, memory=copy, then resume from the control socket
 	P=$work/p.sock
-	"$VMM" --restore "file://$SNAP,memory=copy" --console "file:$work/p.console" \
+	"$VMM" --restore "file://$SNAP,memory=copy,clock=wall" --console "file:$work/p.console" \
 		--api-socket "$P" </dev/null >"$work/p.out" 2>&1 &
 	PP=$!
 	pids+=("$PP")
@@ -157,7 +157,7 @@ if [ -n "$saved" ]; then
 			bad "paused restore" "$(head -c 200 "$work/p.console")"
 		"$CTL" resume --socket "$P" >/dev/null 2>&1
 		wait_grep "$work/p.console" "tick $((saved + 2))" 30 &&
-			ok "memory=copy restore, resumed: tick $((saved + 2))" ||
+			ok "memory=copy,clock=wall restore, resumed: tick $((saved + 2))" ||
 			bad "resume after restore" "$(head -c 200 "$work/p.console") $(cat "$work/p.out")"
 	else
 		bad "paused restore" "state $(state_of "$P"): $(cat "$work/p.out")"
