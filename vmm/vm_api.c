@@ -262,6 +262,35 @@ static void restore_work(void *arg)
 	api_set_boot_requested(va->api);
 }
 
+/* Empty vmm: waits for a migration source; main() then runs the VM (as after vm.boot). */
+static void receive_work(void *arg)
+{
+	struct state_call *c = arg;
+	struct vm_api *va = c->va;
+	bool refused = false;
+
+	if (api_closing(va->api)) {
+		c->ret = -ESHUTDOWN;
+		return;
+	}
+	if (va->vm_live || va->quit || api_pending_config(va->api)) {
+		snprintf(c->err, c->errlen, "this vmm already has a VM");
+		c->ret = -EBUSY;
+		return;
+	}
+	c->ret = vm_incoming(va->vm, va->cfg, va->cfg_arena, c->url, &refused, c->err,
+			     c->errlen);
+	if (c->ret) {
+		free(*va->cfg_arena);
+		*va->cfg_arena = NULL;
+		if (refused)
+			c->ret = -EINVAL;
+		return;
+	}
+	vm_api_attach(va);
+	api_set_boot_requested(va->api);
+}
+
 static int state_op(struct api *api, ev_work_fn fn, const char *url, bool resume,
 		    char *err, size_t errlen)
 {
@@ -314,6 +343,11 @@ static int op_restore(struct api *api, const char *url, bool resume, char *err, 
 	return state_op(api, restore_work, url, resume, err, errlen);
 }
 
+static int op_receive(struct api *api, const char *url, char *err, size_t errlen)
+{
+	return state_op(api, receive_work, url, false, err, errlen);
+}
+
 const struct api_vm_ops vm_api_ops = {
 	.ctl = op_ctl,
 	.powerdown = op_powerdown,
@@ -324,6 +358,7 @@ const struct api_vm_ops vm_api_ops = {
 	.restore = op_restore,
 	.migrate = op_migrate,
 	.migrate_cancel = op_migrate_cancel,
+	.receive = op_receive,
 };
 
 void vm_api_init(struct vm_api *va, struct vm *vm, struct ev_loop *loop,

@@ -215,6 +215,38 @@ else
 	bad "migrate" "setup: $(cat "$work/m1.out" "$work/m2.out")"
 fi
 
+# an empty vmm receives through vm.receive-migration
+"$VMM" --kernel "$TICKS" --console "file:$work/r1.console" --api-socket "$work/r1.sock" \
+	</dev/null >"$work/r1.out" 2>&1 &
+R1=$!
+pids+=("$R1")
+"$VMM" --api-socket "$work/r2.sock" </dev/null >"$work/r2.console" 2>"$work/r2.out" &
+R2=$!
+pids+=("$R2")
+if wait_state "$work/r1.sock" Running && wait_state "$work/r2.sock" Created &&
+   wait_grep "$work/r1.console" 'tick 2'; then
+	api "$work/r2.sock" PUT vm.receive-migration \
+		"{\"receiver_url\":\"unix:$work/r.mig\"}" >"$work/r2.api" &
+	RA=$!
+	for i in $(seq 50); do [ -S "$work/r.mig" ] && break; sleep 0.1; done
+	out=$("$CTL" migrate --socket "$work/r1.sock" "unix:$work/r.mig" 2>&1)
+	rc=$?
+	wait "$RA"
+	last=$(last_tick "$work/r1.console")
+	if [ $rc = 0 ] && grep -q ' 204$' "$work/r2.api" &&
+	   wait_grep "$work/r2.console" "tick $((last + 1))" 30; then
+		ok "vm.receive-migration on an empty vmm: 204, the guest goes on at tick $((last + 1))"
+	else
+		bad "vm.receive-migration" "migrate $rc: $out; $(cat "$work/r2.api" "$work/r2.out")"
+	fi
+else
+	bad "vm.receive-migration" "setup: $(cat "$work/r1.out" "$work/r2.out")"
+fi
+"$CTL" quit --socket "$work/r1.sock" >/dev/null 2>&1
+"$CTL" quit --socket "$work/r2.sock" >/dev/null 2>&1
+vm_wait "$R1"
+vm_wait "$R2"
+
 # a destination that hangs up halfway: the source goes on as if nothing happened
 F=$work/f.sock
 "$VMM" --kernel "$TICKS" --console "file:$work/f.console" --api-socket "$F" \

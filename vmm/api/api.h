@@ -48,6 +48,8 @@ struct api_vm_ops {
 	int (*restore)(struct api *api, const char *url, bool resume, char *err, size_t errlen);
 	/* vm.send-migration (url unix:PATH or tcp:HOST:PORT); vmm/vm_state.h */
 	int (*migrate)(struct api *api, const char *url, char *err, size_t errlen);
+	/* vm.receive-migration of an empty vmm: waits on url for the VM, then it runs */
+	int (*receive)(struct api *api, const char *url, char *err, size_t errlen);
 	/* vm.send-migration {"cancel": true}: -EBUSY when no migration runs */
 	int (*migrate_cancel)(struct api *api);
 };

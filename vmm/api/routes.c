@@ -481,6 +481,39 @@ static void route_migrate(struct api *api, const struct route *rt, const char *b
 		reply_result(api, rt->path, ret, out);
 }
 
+/* vm.receive-migration {"receiver_url": "unix:PATH" | "tcp:HOST:PORT"}: an empty vmm waits. */
+static void route_receive(struct api *api, const struct route *rt, const char *body,
+			  size_t len, struct api_reply *out)
+{
+	static const char *const keys[] = { "receiver_url", NULL };
+	struct json_object *o, *v;
+	char url[512], err[600] = "";
+	int ret;
+
+	if (!parse_body(body, len, keys, &o, out))
+		return;
+	if (!o || !json_object_object_get_ex(o, "receiver_url", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) >= (int)sizeof(url)) {
+		json_object_put(o);
+		reply_error(out, 400, "%s needs \"receiver_url\": \"unix:PATH\" or "
+			    "\"tcp:HOST:PORT\"", rt->path);
+		return;
+	}
+	snprintf(url, sizeof(url), "%s", json_object_get_string(v));
+	json_object_put(o);
+	if (!api->ops || !api->ops->receive) {
+		reply_result(api, rt->path, -ENOSYS, out);
+		return;
+	}
+	ret = api->ops->receive(api, url, err, sizeof(err));
+	if (ret && err[0])
+		reply_error(out, ret == -EBUSY ? 409 : ret == -EINVAL ? 400 : 500, "%s: %s",
+			    rt->path, err);
+	else
+		reply_result(api, rt->path, ret, out);
+}
+
 static const struct route routes[] = {
 	{ "vmm.ping", "GET", route_ping, 0 },
 	{ "vmm.shutdown", "PUT", route_quit, 0 },
@@ -499,6 +532,7 @@ static const struct route routes[] = {
 	{ "vm.snapshot", "PUT", route_state, 0 },
 	{ "vm.restore", "PUT", route_state, 0 },
 	{ "vm.send-migration", "PUT", route_migrate, 0 },
+	{ "vm.receive-migration", "PUT", route_receive, 0 },
 };
 
 void api_handle(struct api *api, const char *method, const char *url,
