@@ -11,6 +11,8 @@ included).  Then ROUNDS times each, alternating:
   cold     vmm --kernel ticks.elf: exec to the first "tick" line
   restore  vmm --restore DIR --resume: exec to the first "tick" line
   copy     the same with memory=copy
+a migration between two vmm processes over a Unix socket (the source's
+own line: total time and downtime, pause to the destination's answer);
 and, from vmm -v's own log line, the time vm_restore() took (state file
 read and checked, VM built, memory mapped or copied, state put back).
 A "tick" line comes every 100 ms of guest time, so both the cold boot and
@@ -82,6 +84,32 @@ def snapshot(mem, d):
     return t
 
 
+def migrate(mem, d):
+    """One idle migration; returns (total s, downtime s) from the source's line."""
+    src, dst = os.path.join(d, "src.sock"), os.path.join(d, "mig.sock")
+    con = os.path.join(d, "mc")
+    for f in (src, dst, con):
+        if os.path.exists(f):
+            os.unlink(f)
+    a = subprocess.Popen([VMM, "--kernel", TICKS, "--memory", mem, "--console", "file:" + con,
+                          "--api-socket", src], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    b = subprocess.Popen([VMM, "--incoming", "unix:" + dst, "--console", "none"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        if (os.path.exists(src) and os.path.exists(dst) and os.path.exists(con) and
+                b"tick 3" in open(con, "rb").read()):
+            break
+        time.sleep(0.05)
+    subprocess.run([CTL, "migrate", "--socket", src, "unix:" + dst], capture_output=True)
+    _, err = a.communicate(timeout=30)
+    b.kill()
+    b.wait()
+    m = re.search(r"in ([0-9.]+) ms, downtime ([0-9.]+) ms", err.decode(errors="replace"))
+    return (float(m.group(1)) / 1000, float(m.group(2)) / 1000) if m else (None, None)
+
+
 def med(xs):
     xs = [x * 1000 for x in xs if x is not None]
     if not xs:
@@ -91,11 +119,13 @@ def med(xs):
 
 def main():
     print(f"| RAM | snapshot (vmmctl) | cold boot to tick 1 | restore to next tick | "
-          f"restore, memory=copy | vm_restore() map | vm_restore() copy |")
-    print("|---|---|---|---|---|---|---|")
+          f"restore, memory=copy | vm_restore() map | vm_restore() copy | "
+          f"migration total | migration downtime |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for mem in SIZES:
         d = tempfile.mkdtemp(prefix="bench-state.", dir="/var/tmp")
         snaps, cold, rest, copy, imap, icopy = [], [], [], [], [], []
+        mtot, mdown = [], []
         try:
             for _ in range(3):
                 shutil.rmtree(os.path.join(d, "snap"), ignore_errors=True)
@@ -109,10 +139,14 @@ def main():
                     tl.append(t)
                     m = re.search(r"restored .* in ([0-9.]+) ms", err)
                     il.append(float(m.group(1)) / 1000 if m else None)
+            for _ in range(min(ROUNDS, 5)):
+                t, dt = migrate(mem, d)
+                mtot.append(t)
+                mdown.append(dt)
         finally:
             shutil.rmtree(d, ignore_errors=True)
         print(f"| {mem} | {med(snaps)} | {med(cold)} | {med(rest)} | {med(copy)} | "
-              f"{med(imap)} | {med(icopy)} |")
+              f"{med(imap)} | {med(icopy)} | {med(mtot)} | {med(mdown)} |")
 
 
 main()
