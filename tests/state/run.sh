@@ -113,6 +113,10 @@ if wait_state "$S" Running && wait_grep "$work/a.console" 'tick 5'; then
 	out=$("$CTL" snapshot --socket "$S" "$SNAP.2" --resume 2>&1) &&
 		wait_state "$S" Running && ok "snapshot --resume: running again" ||
 		bad "snapshot --resume" "$out / state $(state_of "$S")"
+	out=$("$CTL" snapshot --socket "$S" /proc/no/such/dir 2>&1)
+	[ $? != 0 ] && [ "$(state_of "$S")" = Running ] &&
+		ok "a snapshot that cannot be written: refused, the VM runs on" ||
+		bad "failed snapshot" "$out / state $(state_of "$S")"
 	r=$(api "$S" PUT vm.snapshot '{"destination_url":"relative/dir"}')
 	[ "${r##* }" = 400 ] && ok "vm.snapshot with a bad URL: 400" || bad "bad URL" "$r"
 	"$CTL" quit --socket "$S" >/dev/null 2>&1
