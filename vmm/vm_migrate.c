@@ -493,7 +493,7 @@ int vm_migrate_send(struct vm *vm, const char *url, char *err, size_t errlen)
 		snprintf(err, errlen, "migration is refused in state %s", vm_state_name(vm->state));
 		return -EBUSY;
 	}
-	ret = vm_state_devices_check(vm, true, err, errlen);
+	ret = vm_state_devices_check(vm, true, "migration", err, errlen);
 	if (ret)
 		return ret;
 	m = calloc(1, sizeof(*m));

@@ -63,7 +63,7 @@ static int build(struct mig_dst *d, struct state_reader *r)
 		return ret;
 	}
 	d->built = true;
-	ret = vm_state_devices_check(d->vm, false, d->err, d->errlen);
+	ret = vm_state_devices_check(d->vm, false, "migration", d->err, d->errlen);
 	if (ret) {
 		d->refused = true;
 		return ret;

@@ -325,7 +325,7 @@ static int restore(struct restore *rs, struct vm_config *cfg, char **arena, cons
 	if (ret)
 		return host_fail(rs, ret, "cannot build the VM of the snapshot: %s (see the log)",
 				 strerror(-ret));
-	ret = vm_state_devices_check(vm, false, rs->err, rs->errlen);
+	ret = vm_state_devices_check(vm, false, "restore", rs->err, rs->errlen);
 	if (ret)
 		rs->refused = true;
 	if (!ret)

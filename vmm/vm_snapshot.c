@@ -54,7 +54,8 @@ void vm_state_host(const struct vm *vm, struct state_host *h)
 	}
 }
 
-int vm_state_devices_check(const struct vm *vm, bool save, char *err, size_t errlen)
+int vm_state_devices_check(const struct vm *vm, bool save, const char *what, char *err,
+			   size_t errlen)
 {
 	unsigned int i;
 
@@ -64,7 +65,7 @@ int vm_state_devices_check(const struct vm *vm, bool save, char *err, size_t err
 		if (save ? !d->ops->save : !d->ops->restore) {
 			snprintf(err, errlen, "device %u (%s) cannot %s its state in this vmm "
 				 "(no device state support): %s refused", i, d->name,
-				 save ? "save" : "restore", save ? "snapshot" : "restore");
+				 save ? "save" : "restore", what);
 			return -EOPNOTSUPP;
 		}
 	}
@@ -218,7 +219,7 @@ int vm_snapshot(struct vm *vm, const char *url, bool resume, char *err, size_t e
 		snprintf(err, errlen, "snapshot is refused in state %s", vm_state_name(vm->state));
 		return -EBUSY;
 	}
-	ret = vm_state_devices_check(vm, true, err, errlen);
+	ret = vm_state_devices_check(vm, true, "snapshot", err, errlen);
 	if (ret) {
 		log_err("%s", err);
 		return ret;

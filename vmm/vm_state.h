@@ -40,9 +40,11 @@ void vm_state_host(const struct vm *vm, struct state_host *h);
 /*
  * Whether every device of vm can save (save) or restore (!save) its state:
  * a device without that op would come back at power-on, a broken VM, so
- * snapshot and restore refuse.  0 or -EOPNOTSUPP with err naming it.
+ * snapshot, restore and migration refuse (what: "snapshot", ...).  0 or
+ * -EOPNOTSUPP with err naming it.
  */
-int vm_state_devices_check(const struct vm *vm, bool save, char *err, size_t errlen);
+int vm_state_devices_check(const struct vm *vm, bool save, const char *what, char *err,
+			   size_t errlen);
 
 /* One disk section per --disk (disk_state.h); a snapshot=on disk is refused. */
 int vm_state_write_disks(const struct vm *vm, struct state_writer *w, char *err, size_t errlen);
