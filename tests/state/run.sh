@@ -219,6 +219,36 @@ else
 	bad "migrate" "setup: $(cat "$work/m1.out" "$work/m2.out")"
 fi
 
+# over TCP, inside a network namespace of our own (loopback only, nothing leaves it)
+if unshare -n true 2>/dev/null; then
+	out=$(timeout 60 unshare -n bash -c '
+		ip link set lo up || exit 1
+		"$1" --kernel "$3" --console "file:$4/t1.console" --api-socket "$4/t1.sock" \
+			</dev/null >"$4/t1.out" 2>&1 &
+		a=$!
+		"$1" --incoming tcp:127.0.0.1:4444 --console "file:$4/t2.console" \
+			--api-socket "$4/t2.sock" </dev/null >"$4/t2.out" 2>&1 &
+		b=$!
+		for i in $(seq 100); do
+			grep -q "tick 2" "$4/t1.console" 2>/dev/null && [ -S "$4/t2.sock" ] && break
+			sleep 0.05
+		done
+		"$2" migrate --socket "$4/t1.sock" tcp:127.0.0.1:4444; rc=$?
+		wait $a; sa=$?
+		for i in $(seq 50); do grep -q tick "$4/t2.console" 2>/dev/null && break; sleep 0.1; done
+		"$2" quit --socket "$4/t2.sock" >/dev/null
+		wait $b
+		echo "rc=$rc source=$sa"' _ "$VMM" "$CTL" "$TICKS" "$work" 2>&1)
+	if echo "$out" | grep -q "rc=0 source=0" && grep -q tick "$work/t2.console" &&
+	   [ "$(banners "$work/t2.console")" = 0 ]; then
+		ok "migrate over TCP (private network namespace): the destination goes on"
+	else
+		bad "migrate over TCP" "$out $(cat "$work/t1.out" "$work/t2.out" 2>/dev/null)"
+	fi
+else
+	echo "SKIP migrate over TCP: cannot create a network namespace (needs root)"
+fi
+
 # an empty vmm receives through vm.receive-migration
 "$VMM" --kernel "$TICKS" --console "file:$work/r1.console" --api-socket "$work/r1.sock" \
 	</dev/null >"$work/r1.out" 2>&1 &
