@@ -365,6 +365,61 @@ kill "$CUT" 2>/dev/null
 "$CTL" quit --socket "$F" >/dev/null 2>&1
 vm_wait "$FP"
 
+# ---- 2 vCPUs reading kvmclock in a tight loop, saved and restored mid-run ----
+# kvmclock.elf fails at once on a clock that goes backwards across vCPUs
+KC=$GUESTS/kvmclock.elf
+if [ -e "$KC" ]; then
+	K=$work/k.sock
+	"$VMM" --kernel "$KC" --cpus 2 --cmdline "cpus=2 secs=3 stable=1" \
+		--console "file:$work/k1.console" --api-socket "$K" </dev/null >"$work/k1.out" 2>&1 &
+	KP=$!
+	pids+=("$KP")
+	if wait_state "$K" Running && wait_grep "$work/k1.console" 'kvmclock on 2 CPUs' &&
+	   sleep 1 && "$CTL" snapshot --socket "$K" "$work/ksnap" >/dev/null 2>&1; then
+		"$CTL" quit --socket "$K" >/dev/null 2>&1
+		vm_wait "$KP"
+		timeout 30 "$VMM" --restore "file://$work/ksnap" --resume \
+			--console "file:$work/k2.console" </dev/null >"$work/k2.out" 2>&1
+		st=$?
+		if [ $st = 1 ] && grep -q "no warp in" "$work/k2.console" &&
+		   grep -q SUCCESS "$work/k2.console" && ! grep -q SUCCESS "$work/k1.console"; then
+			ok "kvmclock on 2 vCPUs, snapshotted mid-run: restored, no warp, SUCCESS"
+		else
+			bad "kvmclock restore" "status $st: $(cat "$work/k2.console" "$work/k2.out")"
+		fi
+	else
+		bad "kvmclock snapshot" "$(cat "$work/k1.out")"
+		"$CTL" quit --socket "$K" >/dev/null 2>&1
+		vm_wait "$KP"
+	fi
+	# the same guest migrated while its vCPUs write memory all the time
+	"$VMM" --kernel "$KC" --cpus 2 --cmdline "cpus=2 secs=3 stable=1" \
+		--console "file:$work/k3.console" --api-socket "$K" </dev/null >"$work/k3.out" 2>&1 &
+	KP=$!
+	pids+=("$KP")
+	"$VMM" --incoming "unix:$work/k.mig" --console "file:$work/k4.console" \
+		</dev/null >"$work/k4.out" 2>&1 &
+	KD=$!
+	pids+=("$KD")
+	if wait_state "$K" Running && wait_grep "$work/k3.console" 'kvmclock on 2 CPUs' &&
+	   [ -S "$work/k.mig" ] && sleep 1 &&
+	   "$CTL" migrate --socket "$K" "unix:$work/k.mig" >/dev/null 2>&1; then
+		vm_wait "$KP"
+		vm_wait "$KD"
+		if [ "$st" = 1 ] && grep -q "no warp in" "$work/k4.console" &&
+		   grep -q SUCCESS "$work/k4.console"; then
+			ok "kvmclock on 2 vCPUs, migrated mid-run: no warp, SUCCESS ($(grep -o 'downtime.*' "$work/k3.out"))"
+		else
+			bad "kvmclock migration" "status $st: $(cat "$work/k4.console" "$work/k4.out")"
+		fi
+	else
+		bad "kvmclock migration" "$(cat "$work/k3.out" "$work/k4.out")"
+		"$CTL" quit --socket "$K" >/dev/null 2>&1
+		vm_wait "$KP"
+		kill "$KD" 2>/dev/null
+	fi
+fi
+
 # ---- refusals: one line, exit status 20, before anything runs ----
 refused() {	# refused NAME PATTERN DIR: vmm --restore DIR must exit 20 with PATTERN
 	local name=$1 pat=$2 dir=$3 out rc
