@@ -474,10 +474,12 @@ static int precopy(struct mig_src *m, bool *paused, double *t_pause)
 	if (ret)
 		return ret;
 	*t_pause = now_ms();
-	ret = vm_pause(m->vm);
-	if (ret)
-		return ret;
-	*paused = true;
+	if (m->vm->state == VM_STATE_RUNNING) {	/* a VM paused by its user stays so */
+		ret = vm_pause(m->vm);
+		if (ret)
+			return ret;
+		*paused = true;
+	}
 	return send_tail(m);
 }
 
