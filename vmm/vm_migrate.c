@@ -443,7 +443,6 @@ static void free_maps(struct mig_src *m)
 static int precopy(struct mig_src *m, bool *paused, double *t_pause)
 {
 	double t0, rate = 0;
-	uint64_t before;
 	int64_t dirty;
 	unsigned int round;
 	int ret;
@@ -467,9 +466,7 @@ static int precopy(struct mig_src *m, bool *paused, double *t_pause)
 			 (long long)dirty, (double)m->bytes / (1 << 20), rate * 1000 / (1 << 20));
 		if ((double)dirty * MIG_PAGE_SIZE <= rate * MIG_DOWNTIME_MS)
 			break;
-		before = m->bytes;
 		ret = send_dirty(m);
-		(void)before;
 	}
 	if (ret)
 		return ret;
