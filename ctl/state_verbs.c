@@ -52,6 +52,33 @@ int ctl_snapshot(struct ctl *c)
 	return ret;
 }
 
+/* The source's figures: {"rounds", "pages", "bytes", "total_ms", "downtime_ms"}. */
+static void print_migration(const struct ctl *c, const struct ctl_answer *a, double wall_ms)
+{
+	struct json_object *o = a->body ? json_tokener_parse(a->body) : NULL;
+	struct json_object *v;
+	double bytes = 0, total = wall_ms, down = -1;
+	int64_t rounds = 0;
+
+	if (c->json) {
+		printf("%s\n", a->body ? a->body : "{}");
+		json_object_put(o);
+		return;
+	}
+	if (o && json_object_object_get_ex(o, "rounds", &v))
+		rounds = json_object_get_int64(v);
+	if (o && json_object_object_get_ex(o, "bytes", &v))
+		bytes = (double)json_object_get_int64(v);
+	if (o && json_object_object_get_ex(o, "total_ms", &v))
+		total = json_object_get_double(v);
+	if (o && json_object_object_get_ex(o, "downtime_ms", &v))
+		down = json_object_get_double(v);
+	printf("%s: migrated to %s: %lld round(s) after the first pass, %.1f MiB sent, "
+	       "total %.0f ms, downtime %.1f ms\n", c->name ? c->name : c->socket, c->arg,
+	       (long long)rounds, bytes / (1 << 20), total, down);
+	json_object_put(o);
+}
+
 /* vm.send-migration: the answer comes when the VM runs there (or runs on here). */
 int ctl_migrate(struct ctl *c)
 {
@@ -80,14 +107,9 @@ int ctl_migrate(struct ctl *c)
 				   c->wait_given ? c->timeout_s : 0, NULL, NULL, &a), &a);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	json_object_put(body);
-	if (!ret) {
-		if (c->json)
-			printf("{}\n");
-		else
-			printf("%s: migrated to %s in %.0f ms\n", c->name ? c->name : c->socket,
-			       c->arg, (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-			       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-	}
+	if (!ret)
+		print_migration(c, &a, (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+				(double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	ctl_answer_free(&a);
 	return ret;
 }

@@ -216,6 +216,7 @@ struct state_call {
 	struct vm_api *va;
 	const char *url;
 	bool resume;
+	struct api_migration_stats *stats;
 	char *err;
 	size_t errlen;
 	int ret;
@@ -316,12 +317,18 @@ static void migrate_work(void *arg)
 	else if (!c->va->vm_live)
 		c->ret = -EBUSY;
 	else
-		c->ret = vm_migrate_send(c->va->vm, c->url, c->err, c->errlen);
+		c->ret = vm_migrate_send(c->va->vm, c->url, c->stats, c->err, c->errlen);
 }
 
-static int op_migrate(struct api *api, const char *url, char *err, size_t errlen)
+static int op_migrate(struct api *api, const char *url, struct api_migration_stats *st,
+		      char *err, size_t errlen)
 {
-	return state_op(api, migrate_work, url, false, err, errlen);
+	struct state_call c = { .va = va_of(api), .url = url, .stats = st,
+				.err = err, .errlen = errlen, .ret = -ESHUTDOWN };
+
+	if (ev_call(c.va->loop, migrate_work, &c))
+		return -ESHUTDOWN;
+	return c.ret;
 }
 
 /*

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "config_json.h"
 #include "cpu/vcpu.h"
 #include "cpu/vcpu_state.h"
@@ -59,6 +60,7 @@ struct mig_src {
 	uint64_t batch[MIG_PAGES_MAX];		/* gpa | kind */
 	unsigned int nbatch;
 	uint64_t pages, bytes;
+	unsigned int rounds;
 	char *err;
 	size_t errlen;
 };
@@ -467,6 +469,7 @@ static int precopy(struct mig_src *m, bool *paused, double *t_pause)
 		if ((double)dirty * MIG_PAGE_SIZE <= rate * MIG_DOWNTIME_MS)
 			break;
 		ret = send_dirty(m);
+		m->rounds = round;
 	}
 	if (ret)
 		return ret;
@@ -480,7 +483,8 @@ static int precopy(struct mig_src *m, bool *paused, double *t_pause)
 	return send_tail(m);
 }
 
-int vm_migrate_send(struct vm *vm, const char *url, char *err, size_t errlen)
+int vm_migrate_send(struct vm *vm, const char *url, struct api_migration_stats *st,
+		    char *err, size_t errlen)
 {
 	struct mig_src *m;
 	bool paused = false, was_running = vm->state == VM_STATE_RUNNING;
@@ -528,9 +532,13 @@ out:
 		if (paused && was_running)
 			vm_resume(vm);
 	} else {
+		*st = (struct api_migration_stats){
+			.rounds = m->rounds, .pages = m->pages, .bytes = m->bytes,
+			.total_ms = now_ms() - t0, .downtime_ms = now_ms() - t_pause,
+		};
 		fprintf(stderr, "vmm: the VM migrated to %s: %llu pages, %.1f MiB in %.0f ms, "
 			"downtime %.1f ms\n", url, (unsigned long long)m->pages,
-			(double)m->bytes / (1 << 20), now_ms() - t0, now_ms() - t_pause);
+			(double)m->bytes / (1 << 20), st->total_ms, st->downtime_ms);
 		vm_emit_event(vm, "migrated", url, 0);
 		vm_request_exit(vm, VM_EXIT_QUIT, 0);
 	}

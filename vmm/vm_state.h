@@ -79,7 +79,9 @@ int vm_restore_put_cpu_state(struct vm *vm, struct state_image *img,
  *                      for one source, builds the VM from the stream, and
  *                      leaves it ready to run.  *refused as for vm_restore().
  */
-int vm_migrate_send(struct vm *vm, const char *url, char *err, size_t errlen);
+struct api_migration_stats;
+int vm_migrate_send(struct vm *vm, const char *url, struct api_migration_stats *st,
+		    char *err, size_t errlen);
 int vm_incoming(struct vm *vm, struct vm_config *cfg, char **arena, const char *url,
 		bool *refused, char *err, size_t errlen);
 /* Connects to (listen false) or listens on and accepts one peer of url. fd or -errno. */

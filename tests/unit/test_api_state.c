@@ -35,8 +35,27 @@ static int fake_state_op(struct api *a, const char *url, bool resume, char *err,
 	return fk.ret;
 }
 
+static int fake_migrate(struct api *a, const char *url, struct api_migration_stats *st,
+			char *err, size_t len)
+{
+	fk.calls++;
+	snprintf(fk.url, sizeof(fk.url), "%s", url);
+	*st = (struct api_migration_stats){ .rounds = 2, .pages = 7, .bytes = 30000,
+					    .total_ms = 12.5, .downtime_ms = 3.25 };
+	if (fk.ret)
+		snprintf(err, len, "the reason");
+	return fk.ret;
+}
+
+static int fake_cancel(struct api *a)
+{
+	fk.calls++;
+	return fk.ret;
+}
+
 static const struct api_vm_ops fake_ops = {
 	.snapshot = fake_state_op, .restore = fake_state_op,
+	.migrate = fake_migrate, .migrate_cancel = fake_cancel, .receive = NULL,
 };
 
 static void setup(void)
@@ -118,4 +137,30 @@ Test(api_state, url_parse)
 	cr_assert_eq(vm_state_url_parse("file://rel", true, &u, err, sizeof(err)), -EINVAL);
 	cr_assert_eq(vm_state_url_parse("/abs", true, &u, err, sizeof(err)), -EINVAL);
 	cr_assert_eq(vm_state_url_parse("tcp:1.2.3.4:5", true, &u, err, sizeof(err)), -EINVAL);
+}
+
+Test(api_state, send_migration)
+{
+	struct json_object *o, *v;
+
+	cr_assert_eq(put("vm.send-migration", "{\"destination_url\":\"unix:/tmp/m\"}"), 200);
+	cr_assert_str_eq(fk.url, "unix:/tmp/m");
+	o = json_tokener_parse(r.body);
+	cr_assert_not_null(o, "%s", r.body);
+	cr_assert(json_object_object_get_ex(o, "downtime_ms", &v));
+	cr_assert_float_eq(json_object_get_double(v), 3.25, 1e-9);
+	cr_assert(json_object_object_get_ex(o, "pages", &v));
+	cr_assert_eq(json_object_get_int64(v), 7);
+	json_object_put(o);
+	cr_assert_eq(put("vm.send-migration", "{\"cancel\":true}"), 204);
+	cr_assert_eq(put("vm.send-migration", "{\"cancel\":false}"), 400);
+	cr_assert_eq(put("vm.send-migration", "{\"cancel\":true,\"destination_url\":\"x\"}"), 400);
+	cr_assert_eq(put("vm.send-migration", "{}"), 400);
+	fk.ret = -EBUSY;
+	cr_assert_eq(put("vm.send-migration", "{\"cancel\":true}"), 409);
+	fk.ret = -ECONNREFUSED;
+	cr_assert_eq(put("vm.send-migration", "{\"destination_url\":\"unix:/x\"}"), 500);
+	cr_assert(strstr(r.body, "the reason"), "%s", r.body);
+	fk.ret = 0;
+	cr_assert_eq(put("vm.receive-migration", "{\"receiver_url\":\"unix:/x\"}"), 501);
 }

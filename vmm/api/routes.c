@@ -439,6 +439,7 @@ static void route_migrate(struct api *api, const struct route *rt, const char *b
 			  size_t len, struct api_reply *out)
 {
 	static const char *const keys[] = { "destination_url", "cancel", NULL };
+	struct api_migration_stats st = { 0 };
 	struct json_object *o, *v;
 	char url[512], err[600] = "";
 	int ret;
@@ -473,8 +474,20 @@ static void route_migrate(struct api *api, const struct route *rt, const char *b
 		reply_result(api, rt->path, -ENOSYS, out);
 		return;
 	}
-	ret = api->ops->migrate(api, url, err, sizeof(err));
-	if (ret && err[0])
+	ret = api->ops->migrate(api, url, &st, err, sizeof(err));
+	if (!ret) {
+		struct json_object *a = json_object_new_object();
+
+		if (a) {
+			json_object_object_add(a, "rounds", json_object_new_int64(st.rounds));
+			json_object_object_add(a, "pages", json_object_new_int64((int64_t)st.pages));
+			json_object_object_add(a, "bytes", json_object_new_int64((int64_t)st.bytes));
+			json_object_object_add(a, "total_ms", json_object_new_double(st.total_ms));
+			json_object_object_add(a, "downtime_ms",
+					       json_object_new_double(st.downtime_ms));
+		}
+		reply_json(out, a ? 200 : 500, a);
+	} else if (err[0])
 		reply_error(out, ret == -EBUSY ? 409 : ret == -EINVAL ? 400 : 500, "%s: %s",
 			    rt->path, err);
 	else
