@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/un.h>
 
 /* Exit status of vmmctl (a contract: docs/man/vmmctl.1). */
 #define CTL_OK			0
@@ -48,5 +49,24 @@ const char *get_str(struct json_object *o, const char *key);
 void print_counters(struct json_object *o);
 /* One of vm.info's config.nets */
 void print_net(size_t i, struct json_object *n);
+/* One invocation of vmmctl (vmmctl.c parses it). */
+struct ctl {
+	const char *verb;
+	const char *name;
+	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	bool json;
+	long timeout_s;		/* per request */
+	long powerdown_s;	/* powerdown --timeout */
+	bool wait_given;	/* --wait */
+	const char *arg;	/* snapshot: DIR */
+	bool resume;		/* snapshot --resume */
+	bool cancel;		/* migrate --cancel */
+};
+
+/* The answer to the exit status, printing what went wrong (vmmctl.c). */
+int ctl_check(const struct ctl *c, int ret, const struct ctl_answer *a);
+/* state_verbs.c: snapshot and migrate */
+int ctl_snapshot(struct ctl *c);
+int ctl_migrate(struct ctl *c);
 
 #endif

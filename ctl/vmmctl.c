@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -21,14 +22,6 @@
 
 #define DEFAULT_TIMEOUT_S	30
 
-struct ctl {
-	const char *verb;
-	const char *name;
-	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	bool json;
-	long timeout_s;		/* per request */
-	long powerdown_s;	/* powerdown --timeout */
-};
 
 static void usage(FILE *f)
 {
@@ -52,6 +45,14 @@ static void usage(FILE *f)
 "  config NAME          the VM's configuration as JSON (vmm --config starts it)\n"
 "  events NAME          follow the VM's events until it ends\n"
 "  ping NAME            check that the vmm answers\n"
+"  migrate NAME unix:PATH|tcp:HOST:PORT | migrate NAME --cancel\n"
+"                       move the running VM to a vmm started with --incoming\n"
+"                       there (pre-copy); on success the source vmm exits 0,\n"
+"                       on any failure the VM goes on here\n"
+"  snapshot NAME DIR [--resume]\n"
+"                       pause the VM and write it to the directory DIR\n"
+"                       (created if missing; vmm --restore file:///DIR brings\n"
+"                       it back); it stays paused unless --resume\n"
 "\n"
 "NAME is the vmm's --name: its socket is $XDG_RUNTIME_DIR/vmm/NAME.sock\n"
 "(/run/vmm/NAME.sock for root).\n"
@@ -99,6 +100,11 @@ static int check(const struct ctl *c, int ret, const struct ctl_answer *a)
 	fprintf(stderr, "vmmctl: %s: %s (HTTP %ld)\n", c->verb, msg ? msg : "failed", a->status);
 	json_object_put(o);
 	return a->status == 409 ? CTL_ERR_STATE : CTL_ERR_OTHER;
+}
+
+int ctl_check(const struct ctl *c, int ret, const struct ctl_answer *a)
+{
+	return check(c, ret, a);
 }
 
 static struct json_object *parse_answer(const struct ctl_answer *a)
@@ -387,6 +393,8 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "resume", no_argument, NULL, 'r' },
+		{ "cancel", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL;
@@ -406,7 +414,10 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 		case 'w':
 			if (parse_seconds("--wait", optarg, &c->timeout_s))
 				return CTL_ERR_USAGE;
+			c->wait_given = true;
 			break;
+		case 'r': c->resume = true; break;
+		case 'c': c->cancel = true; break;
 		case 'h': usage(stdout); return -1;
 		default: fprintf(stderr, "vmmctl: see vmmctl --help\n"); return CTL_ERR_USAGE;
 		}
@@ -418,18 +429,46 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 	c->verb = argv[optind++];
 	if (optind < argc)
 		c->name = argv[optind++];
+	if (optind < argc && (!strcmp(c->verb, "snapshot") || !strcmp(c->verb, "migrate")))
+		c->arg = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "vmmctl: unexpected argument '%s'\n", argv[optind]);
 		return CTL_ERR_USAGE;
 	}
 	snprintf(padded, sizeof(padded), " %.30s ", c->verb);
-	if (!strstr(" list info pause resume powerdown reboot reset quit config events ping ",
-		    padded) || strchr(c->verb, ' ') || strlen(c->verb) > 30) {
+	if (!strstr(" list info pause resume powerdown reboot reset quit config events ping "
+		    "snapshot migrate ", padded) || strchr(c->verb, ' ') || strlen(c->verb) > 30) {
 		fprintf(stderr, "vmmctl: unknown verb '%s' (see vmmctl --help)\n", c->verb);
 		return CTL_ERR_USAGE;
 	}
 	if (c->powerdown_s && strcmp(c->verb, "powerdown")) {
 		fprintf(stderr, "vmmctl: --timeout is for powerdown\n");
+		return CTL_ERR_USAGE;
+	}
+	if (c->resume && strcmp(c->verb, "snapshot")) {
+		fprintf(stderr, "vmmctl: --resume is for snapshot\n");
+		return CTL_ERR_USAGE;
+	}
+	if ((!strcmp(c->verb, "snapshot") || !strcmp(c->verb, "migrate")) && sock && c->name &&
+	    !c->arg) {
+		c->arg = c->name;	/* vmmctl snapshot --socket PATH DIR */
+		c->name = NULL;
+	}
+	if (!strcmp(c->verb, "snapshot") && !c->arg) {
+		fprintf(stderr, "vmmctl: snapshot needs a directory: vmmctl snapshot NAME DIR\n");
+		return CTL_ERR_USAGE;
+	}
+	if (c->cancel && strcmp(c->verb, "migrate")) {
+		fprintf(stderr, "vmmctl: --cancel is for migrate\n");
+		return CTL_ERR_USAGE;
+	}
+	if (!strcmp(c->verb, "migrate") && c->cancel && c->arg) {
+		fprintf(stderr, "vmmctl: migrate --cancel takes no destination\n");
+		return CTL_ERR_USAGE;
+	}
+	if (!strcmp(c->verb, "migrate") && !c->arg && !c->cancel) {
+		fprintf(stderr, "vmmctl: migrate needs a destination: vmmctl migrate NAME "
+			"unix:PATH|tcp:HOST:PORT\n");
 		return CTL_ERR_USAGE;
 	}
 	if (!strcmp(c->verb, "list"))
@@ -486,6 +525,10 @@ int main(int argc, char **argv)
 		ret = do_events(&c);
 	else if (!strcmp(c.verb, "ping"))
 		ret = do_ping(&c);
+	else if (!strcmp(c.verb, "snapshot"))
+		ret = ctl_snapshot(&c);
+	else if (!strcmp(c.verb, "migrate"))
+		ret = ctl_migrate(&c);
 	else {
 		for (i = 0; i < sizeof(simple_verbs) / sizeof(simple_verbs[0]); i++) {
 			if (!strcmp(c.verb, simple_verbs[i].verb))

@@ -50,6 +50,7 @@ stage unit make -s test-unit
 [ "${SKIP_GUESTS:-0}" != 1 ] && stage guests make -s test-guests
 [ "${SKIP_GUESTS:-0}" != 1 ] && stage tty python3 tests/tty/tty_check.py build/vmm build/guest-tests/serial.elf
 [ "${SKIP_GUESTS:-0}" != 1 ] && stage ctl tests/ctl/run.sh build
+[ "${SKIP_GUESTS:-0}" != 1 ] && stage state tests/state/run.sh build
 [ "${SKIP_GUESTS:-0}" != 1 ] && stage sandbox tests/sandbox/run.sh build
 [ "${SKIP_LINUX:-0}" != 1 ] && stage linux make -s test-linux
 

@@ -18,6 +18,7 @@
 #define VMM_EXIT_QUIT		14	/* quit (virsh destroy) from the control socket */
 #define VMM_EXIT_POWERDOWN_TIMEOUT 16	/* powerdown --timeout ran out; the VM was quit */
 #define VMM_EXIT_SECCOMP	18	/* a thread made a syscall its seccomp filter forbids */
+#define VMM_EXIT_RESTORE	20	/* --restore refused the state file: format, corrupt, memory, host CPU */
 /* 128 + N: vmm was stopped by signal N (SIGINT, SIGTERM, SIGHUP) */
 #define VMM_EXIT_SIGNAL_BASE	128
 

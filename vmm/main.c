@@ -20,6 +20,7 @@
 #include "vm.h"
 #include "vm_api.h"
 #include "vm_runtime.h"
+#include "vm_state.h"
 
 /* Only for the fatal-signal handler: it must restore the terminal. */
 static struct console_term *fatal_term;
@@ -71,6 +72,27 @@ static void signals_setup(void)
 	sigaction(SIGABRT, &sa, NULL);
 	sigaction(SIGFPE, &sa, NULL);
 	sigaction(SIGILL, &sa, NULL);
+}
+
+/* --restore, --incoming: 0, or the exit status (the reason is printed). */
+static int restore_vm(struct vm *vm, struct vm_config *cfg, char **arena)
+{
+	struct vm_state_url url;
+	char err[600];
+	bool refused = false;
+
+	if (cfg->incoming) {
+		if (vm_incoming(vm, cfg, arena, cfg->incoming, &refused, err, sizeof(err)))
+			return refused ? VMM_EXIT_RESTORE : VMM_EXIT_HOST;
+		return 0;
+	}
+	if (vm_state_url_parse(cfg->restore, true, &url, err, sizeof(err))) {
+		fprintf(stderr, "vmm: --restore: %s\n", err);
+		return VMM_EXIT_USAGE;
+	}
+	if (vm_restore(vm, cfg, arena, cfg->restore, cfg->resume, &refused, err, sizeof(err)))
+		return refused ? VMM_EXIT_RESTORE : VMM_EXIT_HOST;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -128,7 +150,12 @@ int main(int argc, char **argv)
 		status = VMM_EXIT_HOST;
 		goto out_vm;
 	}
-	if (!cfg.kernel) {
+	if (cfg.restore || cfg.incoming) {
+		status = restore_vm(&vm, &cfg, &cfg_arena);
+		if (status)
+			goto out_api;
+		vm_api_attach(&va);
+	} else if (!cfg.kernel) {
 		status = vm_api_wait_boot(&va);
 		if (status >= 0)
 			goto out_api;

@@ -98,6 +98,16 @@ static void usage(FILE *f)
 "                       vmm waits for the vm.create and vm.boot requests\n"
 "  --event-monitor path=FILE|fd=N\n"
 "                       write the VM's events as JSON lines to FILE or fd N\n"
+"  --restore file:///DIR[,memory=copy][,clock=wall]\n"
+"                       bring back the VM that vmmctl snapshot wrote to DIR\n"
+"                       (docs/snapshot.md), paused: memory=copy reads RAM in\n"
+"                       instead of mapping the file; clock=wall advances the\n"
+"                       guest's clock by the time spent saved.  Only\n"
+"                       --console, --name, --api-socket go with it\n"
+"  --resume             with --restore: run the VM at once, not paused\n"
+"  --incoming unix:PATH|tcp:HOST:PORT\n"
+"                       wait there for a VM that vmmctl migrate sends, then\n"
+"                       run it (docs/migration.md)\n"
 "  --seccomp MODE       on (default): each thread may make only the system\n"
 "                       calls its role needs, any other ends vmm with status\n"
 "                       18; log: allow them but log them to the kernel log;\n"
@@ -120,6 +130,7 @@ static void usage(FILE *f)
 "  14       quit from the control socket\n"
 "  16       powerdown timed out (the VM was quit)\n"
 "  18       a thread made a system call its seccomp filter forbids\n"
+"  20       --restore refused the state file (format, damage, memory, host)\n"
 "  128+N    vmm stopped by signal N\n"
 "\n"
 "Examples:\n"
@@ -149,6 +160,9 @@ enum {
 	OPT_CONFIG,
 	OPT_EVENT_MONITOR,
 	OPT_SECCOMP,
+	OPT_RESTORE,
+	OPT_RESUME,
+	OPT_INCOMING,
 };
 
 static const struct option long_opts[] = {
@@ -169,6 +183,9 @@ static const struct option long_opts[] = {
 	{ "config",  required_argument, NULL, OPT_CONFIG },
 	{ "event-monitor", required_argument, NULL, OPT_EVENT_MONITOR },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "resume",  no_argument,       NULL, OPT_RESUME },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "verbose", no_argument,       NULL, 'v' },
 	{ "quiet",   no_argument,       NULL, 'q' },
 	{ "help",    no_argument,       NULL, 'h' },
@@ -336,6 +353,25 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 				return OPTS_ERROR;
 			}
 			break;
+		case OPT_RESTORE:
+			if (strncmp(optarg, "file:///", 8)) {
+				fprintf(err, "vmm: --restore: '%s' is not file:///DIR[,memory=copy]"
+					"[,clock=wall]\n", optarg);
+				return OPTS_ERROR;
+			}
+			cfg->restore = optarg;
+			break;
+		case OPT_RESUME:
+			cfg->resume = true;
+			break;
+		case OPT_INCOMING:
+			if (strncmp(optarg, "unix:", 5) && strncmp(optarg, "tcp:", 4)) {
+				fprintf(err, "vmm: --incoming: '%s' is not unix:PATH or "
+					"tcp:HOST:PORT\n", optarg);
+				return OPTS_ERROR;
+			}
+			cfg->incoming = optarg;
+			break;
 		case 'v':
 			cfg->verbosity++;
 			break;
@@ -370,6 +406,26 @@ enum opts_result opts_parse(int argc, char **argv, struct vm_config *cfg,
 			"--kernel, --initrd, --cmdline, --cpus, --memory, --console, --disk, "
 			"--flat or --guest-unpack\n");
 		return OPTS_ERROR;
+	}
+	if (cfg->resume && !cfg->restore) {
+		fprintf(err, "vmm: --resume goes with --restore\n");
+		return OPTS_ERROR;
+	}
+	if (cfg->incoming && cfg->restore) {
+		fprintf(err, "vmm: give --restore or --incoming, not both\n");
+		return OPTS_ERROR;
+	}
+	if (cfg->restore || cfg->incoming) {
+		/* the state file gives the whole VM; only the console is this process's */
+		if (cfg->config_path || cfg->kernel || cfg->initrd || cfg->cmdline || cfg->flat ||
+		    cfg->guest_unpack || cfg->testdev || cfg->nr_disks || cfg->nr_nets ||
+		    cfg->cpus != VMM_DEFAULT_CPUS || cfg->memory != VMM_DEFAULT_MEMORY) {
+			fprintf(err, "vmm: --restore and --incoming bring the whole VM: they cannot be "
+				"combined with --config, --kernel, --initrd, --cmdline, --cpus, "
+				"--memory, --disk, --net, --flat, --guest-unpack or --testdev\n");
+			return OPTS_ERROR;
+		}
+		return OPTS_RUN;
 	}
 	if (cfg->config_path || (!vm_opts && (cfg->name || cfg->api_socket)))
 		return OPTS_RUN;	/* the VM comes from the file, or from vm.create */

@@ -53,6 +53,11 @@ struct vm_config {
 	const char *event_monitor;	/* --event-monitor path=FILE|fd=N */
 
 	enum sandbox_mode seccomp;	/* --seccomp on|log|off (0 = on) */
+
+	/* snapshot restore (docs/snapshot.md): the VM fields come from the state file */
+	const char *restore;		/* --restore file:///DIR[,memory=copy][,clock=wall] */
+	bool resume;			/* --resume: the restored VM runs at once */
+	const char *incoming;		/* --incoming unix:PATH|tcp:HOST:PORT (live migration) */
 };
 
 #define VMM_DEFAULT_CPUS	1

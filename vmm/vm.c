@@ -224,7 +224,7 @@ static int vcpus_create(struct vm *vm, const struct boot_entry *entry)
 			return ret;
 	}
 	ret = x86_clock_init(vm);
-	if (ret)
+	if (ret || vm->restoring)	/* a restore sets every register from the state file */
 		return ret;
 	return vcpu_setup_boot(&vm->vcpus[0], entry);
 }
@@ -291,7 +291,7 @@ static int vm_build(struct vm *vm, struct blk_image **imgs)
 		ret = memory_create(vm, vm->cfg->memory);
 	if (!ret)
 		ret = vm_devices_create(vm, imgs);
-	if (!ret)
+	if (!ret && !vm->restoring)	/* a restore's guest memory comes from the memory file */
 		ret = boot_prepare(vm, vm->cfg, &entry);
 	if (!ret)
 		ret = vcpus_create(vm, &entry);

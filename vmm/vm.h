@@ -68,6 +68,9 @@ struct vm {
 	bool run_done;			/* vm_run()'s loop ends */
 	bool booted;			/* vm_create() succeeded: there is a VM to destroy */
 	bool boot_requested;		/* empty vmm: vm.boot arrived, main() calls vm_run() */
+	bool restoring;			/* vm_create() for a restore: no kernel, no boot state (vm_restore.c) */
+	bool migrating;			/* vm_migrate.c sends the VM (atomic: the API thread reads it) */
+	bool migrate_cancel;		/* atomic, any thread: the migration stops, the VM runs on */
 
 	/* pause: vCPUs park on pause_cond while pause_requested (vcpu.c) */
 	pthread_mutex_t pause_lock;

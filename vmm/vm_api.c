@@ -5,6 +5,7 @@
  * the VM and its devices are only touched on the loop thread.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include "vm_api.h"
 #include "vm_ctl.h"
 #include "vm_runtime.h"
+#include "vm_state.h"
 
 struct api_call {
 	struct vm_api *va;
@@ -239,6 +241,151 @@ static int op_counters(struct api *api, struct json_object **out)
 	return ret;
 }
 
+/* ---- vm.snapshot / vm.restore (vm_state.h) ---- */
+
+struct state_call {
+	struct vm_api *va;
+	const char *url;
+	bool resume;
+	struct api_migration_stats *stats;
+	char *err;
+	size_t errlen;
+	int ret;
+};
+
+static void snapshot_work(void *arg)
+{
+	struct state_call *c = arg;
+
+	if (api_closing(c->va->api))
+		c->ret = -ESHUTDOWN;
+	else if (!c->va->vm_live)
+		c->ret = -EBUSY;
+	else
+		c->ret = vm_snapshot(c->va->vm, c->url, c->resume, c->err, c->errlen);
+}
+
+/* Empty vmm: the VM comes from the snapshot; main() then runs it (as after vm.boot). */
+static void restore_work(void *arg)
+{
+	struct state_call *c = arg;
+	struct vm_api *va = c->va;
+	bool refused = false;
+
+	if (api_closing(va->api)) {
+		c->ret = -ESHUTDOWN;
+		return;
+	}
+	if (va->vm_live || va->quit || api_pending_config(va->api)) {
+		snprintf(c->err, c->errlen, "this vmm already has a VM");
+		c->ret = -EBUSY;
+		return;
+	}
+	c->ret = vm_restore(va->vm, va->cfg, va->cfg_arena, c->url, c->resume, &refused,
+			    c->err, c->errlen);
+	if (c->ret) {
+		free(*va->cfg_arena);
+		*va->cfg_arena = NULL;
+		if (refused)
+			c->ret = -EINVAL;
+		return;
+	}
+	vm_api_attach(va);
+	api_set_boot_requested(va->api);
+}
+
+/* Empty vmm: waits for a migration source; main() then runs the VM (as after vm.boot). */
+static void receive_work(void *arg)
+{
+	struct state_call *c = arg;
+	struct vm_api *va = c->va;
+	bool refused = false;
+
+	if (api_closing(va->api)) {
+		c->ret = -ESHUTDOWN;
+		return;
+	}
+	if (va->vm_live || va->quit || api_pending_config(va->api)) {
+		snprintf(c->err, c->errlen, "this vmm already has a VM");
+		c->ret = -EBUSY;
+		return;
+	}
+	c->ret = vm_incoming(va->vm, va->cfg, va->cfg_arena, c->url, &refused, c->err,
+			     c->errlen);
+	if (c->ret) {
+		free(*va->cfg_arena);
+		*va->cfg_arena = NULL;
+		if (refused)
+			c->ret = -EINVAL;
+		return;
+	}
+	vm_api_attach(va);
+	api_set_boot_requested(va->api);
+}
+
+static int state_op(struct api *api, ev_work_fn fn, const char *url, bool resume,
+		    char *err, size_t errlen)
+{
+	struct state_call c = { .va = va_of(api), .url = url, .resume = resume,
+				.err = err, .errlen = errlen, .ret = -ESHUTDOWN };
+
+	if (ev_call(c.va->loop, fn, &c))
+		return -ESHUTDOWN;
+	return c.ret;
+}
+
+static int op_snapshot(struct api *api, const char *url, bool resume, char *err, size_t errlen)
+{
+	return state_op(api, snapshot_work, url, resume, err, errlen);
+}
+
+static void migrate_work(void *arg)
+{
+	struct state_call *c = arg;
+
+	if (api_closing(c->va->api))
+		c->ret = -ESHUTDOWN;
+	else if (!c->va->vm_live)
+		c->ret = -EBUSY;
+	else
+		c->ret = vm_migrate_send(c->va->vm, c->url, c->stats, c->err, c->errlen);
+}
+
+static int op_migrate(struct api *api, const char *url, struct api_migration_stats *st,
+		      char *err, size_t errlen)
+{
+	struct state_call c = { .va = va_of(api), .url = url, .stats = st,
+				.err = err, .errlen = errlen, .ret = -ESHUTDOWN };
+
+	if (ev_call(c.va->loop, migrate_work, &c))
+		return -ESHUTDOWN;
+	return c.ret;
+}
+
+/*
+ * The one op that does not go through the loop: the loop is busy sending
+ * the VM, and all this does is set the flag the sender polls.
+ */
+static int op_migrate_cancel(struct api *api)
+{
+	struct vm_api *va = va_of(api);
+
+	if (!va->vm_live || !__atomic_load_n(&va->vm->migrating, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	__atomic_store_n(&va->vm->migrate_cancel, true, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int op_restore(struct api *api, const char *url, bool resume, char *err, size_t errlen)
+{
+	return state_op(api, restore_work, url, resume, err, errlen);
+}
+
+static int op_receive(struct api *api, const char *url, char *err, size_t errlen)
+{
+	return state_op(api, receive_work, url, false, err, errlen);
+}
+
 const struct api_vm_ops vm_api_ops = {
 	.ctl = op_ctl,
 	.powerdown = op_powerdown,
@@ -246,6 +393,11 @@ const struct api_vm_ops vm_api_ops = {
 	.boot = op_boot,
 	.quit = op_quit,
 	.counters = op_counters,
+	.snapshot = op_snapshot,
+	.restore = op_restore,
+	.migrate = op_migrate,
+	.migrate_cancel = op_migrate_cancel,
+	.receive = op_receive,
 };
 
 void vm_api_init(struct vm_api *va, struct vm *vm, struct ev_loop *loop,

@@ -25,6 +25,13 @@ struct api;
 struct ev_loop;
 struct json_object;
 
+/* What a finished migration reports (vm.send-migration's answer). */
+struct api_migration_stats {
+	unsigned int rounds;		/* pre-copy rounds after the first full pass */
+	uint64_t pages, bytes;		/* sent */
+	double total_ms, downtime_ms;	/* connect to answer; pause to answer */
+};
+
 /*
  * What the server may ask of the VM.  Called on a server thread; each
  * implementation runs its work on the loop (vmm/vm_api.c) or is a fake
@@ -42,6 +49,20 @@ struct api_vm_ops {
 	int (*quit)(struct api *api);
 	/* vm.counters: the VM's {"vcpus", "devices"} (*out NULL: no VM yet) */
 	int (*counters)(struct api *api, struct json_object **out);
+	/*
+	 * vm.snapshot (url file:///DIR) and, in an empty vmm, vm.restore
+	 * (url file:///DIR[,memory=copy][,clock=wall]); vmm/vm_state.h.  err
+	 * gets the reason; -EINVAL: the request or the state file is at fault.
+	 */
+	int (*snapshot)(struct api *api, const char *url, bool resume, char *err, size_t errlen);
+	int (*restore)(struct api *api, const char *url, bool resume, char *err, size_t errlen);
+	/* vm.send-migration (url unix:PATH or tcp:HOST:PORT); vmm/vm_state.h */
+	int (*migrate)(struct api *api, const char *url, struct api_migration_stats *st,
+		       char *err, size_t errlen);
+	/* vm.receive-migration of an empty vmm: waits on url for the VM, then it runs */
+	int (*receive)(struct api *api, const char *url, char *err, size_t errlen);
+	/* vm.send-migration {"cancel": true}: -EBUSY when no migration runs */
+	int (*migrate_cancel)(struct api *api);
 };
 
 struct api_config {

@@ -413,6 +413,151 @@ static void route_boot(struct api *api, const struct route *rt, const char *body
 		     out);
 }
 
+/*
+ * vm.snapshot {"destination_url": "file:///DIR", "resume": false} and
+ * vm.restore {"source_url": "file:///DIR[,memory=copy][,clock=wall]",
+ * "resume": false} (docs/snapshot.md).  The URL is checked by the VM side.
+ */
+static void route_state(struct api *api, const struct route *rt, const char *body,
+			size_t len, struct api_reply *out)
+{
+	static const char *const snap_keys[] = { "destination_url", "resume", NULL };
+	static const char *const restore_keys[] = { "source_url", "resume", NULL };
+	bool snap = !strcmp(rt->path, "vm.snapshot");
+	const char *key = snap ? "destination_url" : "source_url";
+	struct json_object *o, *v;
+	char url[4200], err[600] = "";
+	bool resume = false;
+	int ret;
+
+	if (!parse_body(body, len, snap ? snap_keys : restore_keys, &o, out))
+		return;
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) >= (int)sizeof(url)) {
+		json_object_put(o);
+		reply_error(out, 400, "%s needs \"%s\": \"file:///DIR\"", rt->path, key);
+		return;
+	}
+	snprintf(url, sizeof(url), "%s", json_object_get_string(v));
+	if (json_object_object_get_ex(o, "resume", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			json_object_put(o);
+			reply_error(out, 400, "resume must be true or false");
+			return;
+		}
+		resume = json_object_get_boolean(v);
+	}
+	json_object_put(o);
+	if (!api->ops || !(snap ? api->ops->snapshot : api->ops->restore)) {
+		reply_result(api, rt->path, -ENOSYS, out);
+		return;
+	}
+	ret = snap ? api->ops->snapshot(api, url, resume, err, sizeof(err)) :
+		     api->ops->restore(api, url, resume, err, sizeof(err));
+	if (ret && err[0])
+		reply_error(out, ret == -EBUSY ? 409 : ret == -EINVAL ? 400 : 500, "%s: %s",
+			    rt->path, err);
+	else
+		reply_result(api, rt->path, ret, out);
+}
+
+/*
+ * vm.send-migration {"destination_url": "unix:PATH" | "tcp:HOST:PORT"}, or
+ * {"cancel": true} while one runs (docs/migration.md).
+ */
+static void route_migrate(struct api *api, const struct route *rt, const char *body,
+			  size_t len, struct api_reply *out)
+{
+	static const char *const keys[] = { "destination_url", "cancel", NULL };
+	struct api_migration_stats st = { 0 };
+	struct json_object *o, *v;
+	char url[512], err[600] = "";
+	int ret;
+
+	if (!parse_body(body, len, keys, &o, out))
+		return;
+	if (o && json_object_object_get_ex(o, "cancel", &v)) {
+		bool cancel = json_object_get_boolean(v);
+
+		if (!json_object_is_type(v, json_type_boolean) || !cancel ||
+		    json_object_object_length(o) != 1) {
+			json_object_put(o);
+			reply_error(out, 400, "%s: cancel takes true and nothing else", rt->path);
+			return;
+		}
+		json_object_put(o);
+		reply_result(api, rt->path, api->ops && api->ops->migrate_cancel ?
+			     api->ops->migrate_cancel(api) : -ENOSYS, out);
+		return;
+	}
+	if (!o || !json_object_object_get_ex(o, "destination_url", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) >= (int)sizeof(url)) {
+		json_object_put(o);
+		reply_error(out, 400, "%s needs \"destination_url\": \"unix:PATH\" or "
+			    "\"tcp:HOST:PORT\"", rt->path);
+		return;
+	}
+	snprintf(url, sizeof(url), "%s", json_object_get_string(v));
+	json_object_put(o);
+	if (!api->ops || !api->ops->migrate) {
+		reply_result(api, rt->path, -ENOSYS, out);
+		return;
+	}
+	ret = api->ops->migrate(api, url, &st, err, sizeof(err));
+	if (!ret) {
+		struct json_object *a = json_object_new_object();
+
+		if (a) {
+			json_object_object_add(a, "rounds", json_object_new_int64(st.rounds));
+			json_object_object_add(a, "pages", json_object_new_int64((int64_t)st.pages));
+			json_object_object_add(a, "bytes", json_object_new_int64((int64_t)st.bytes));
+			json_object_object_add(a, "total_ms", json_object_new_double(st.total_ms));
+			json_object_object_add(a, "downtime_ms",
+					       json_object_new_double(st.downtime_ms));
+		}
+		reply_json(out, a ? 200 : 500, a);
+	} else if (err[0])
+		reply_error(out, ret == -EBUSY ? 409 : ret == -EINVAL ? 400 : 500, "%s: %s",
+			    rt->path, err);
+	else
+		reply_result(api, rt->path, ret, out);
+}
+
+/* vm.receive-migration {"receiver_url": "unix:PATH" | "tcp:HOST:PORT"}: an empty vmm waits. */
+static void route_receive(struct api *api, const struct route *rt, const char *body,
+			  size_t len, struct api_reply *out)
+{
+	static const char *const keys[] = { "receiver_url", NULL };
+	struct json_object *o, *v;
+	char url[512], err[600] = "";
+	int ret;
+
+	if (!parse_body(body, len, keys, &o, out))
+		return;
+	if (!o || !json_object_object_get_ex(o, "receiver_url", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) >= (int)sizeof(url)) {
+		json_object_put(o);
+		reply_error(out, 400, "%s needs \"receiver_url\": \"unix:PATH\" or "
+			    "\"tcp:HOST:PORT\"", rt->path);
+		return;
+	}
+	snprintf(url, sizeof(url), "%s", json_object_get_string(v));
+	json_object_put(o);
+	if (!api->ops || !api->ops->receive) {
+		reply_result(api, rt->path, -ENOSYS, out);
+		return;
+	}
+	ret = api->ops->receive(api, url, err, sizeof(err));
+	if (ret && err[0])
+		reply_error(out, ret == -EBUSY ? 409 : ret == -EINVAL ? 400 : 500, "%s: %s",
+			    rt->path, err);
+	else
+		reply_result(api, rt->path, ret, out);
+}
+
 static const struct route routes[] = {
 	{ "vmm.ping", "GET", route_ping, 0 },
 	{ "vmm.shutdown", "PUT", route_quit, 0 },
@@ -428,6 +573,10 @@ static const struct route routes[] = {
 	{ "vm.reset", "PUT", route_ctl, VM_CTL_RESET },
 	{ "vm.power-button", "PUT", route_power_button, 0 },
 	{ "vm.shutdown", "PUT", route_quit, 0 },
+	{ "vm.snapshot", "PUT", route_state, 0 },
+	{ "vm.restore", "PUT", route_state, 0 },
+	{ "vm.send-migration", "PUT", route_migrate, 0 },
+	{ "vm.receive-migration", "PUT", route_receive, 0 },
 };
 
 void api_handle(struct api *api, const char *method, const char *url,

@@ -172,6 +172,16 @@ static void vcpu_park(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 
+	/*
+	 * An exit handled just before the pause (an IN, an MMIO read) completes
+	 * only on the next KVM_RUN: with immediate_exit set KVM finishes it and
+	 * returns EINTR at once, so a snapshot of a parked vCPU is never half
+	 * an instruction (api.rst, KVM_RUN / immediate_exit).
+	 */
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	if (ioctl(vcpu->fd, KVM_RUN, 0) == 0)
+		log_debug("vCPU %u: KVM_RUN with immediate_exit returned an exit", vcpu->id);
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_RELEASE);
 	if (ioctl(vcpu->fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
 		log_debug("vCPU %u: KVM_KVMCLOCK_CTRL: %s", vcpu->id, strerror(errno));
 	pthread_mutex_lock(&vm->pause_lock);
