@@ -31,11 +31,6 @@ void vnet_stat_add(struct vnet_stats *s, uint64_t packets, uint64_t bytes, uint6
 	__atomic_add_fetch(&s->drops, drops, __ATOMIC_RELAXED);
 }
 
-void vnet_unpop(struct virtq *vq, unsigned int k)
-{
-	vq->last_avail_idx = (uint16_t)(vq->last_avail_idx - k);
-}
-
 void vnet_ring_broken(struct virtio_net *n, struct virtq *vq)
 {
 	vq->broken = true;

@@ -144,8 +144,6 @@ enum vnet_result vnet_ctrl_process(struct virtio_net *n);
 void vnet_ring_broken(struct virtio_net *n, struct virtq *vq);
 void vnet_notify(struct virtio_net *n, struct virtq *vq, unsigned int qidx);
 void vnet_stat_add(struct vnet_stats *s, uint64_t packets, uint64_t bytes, uint64_t drops);
-/* Gives the last k popped, unused chains back to the ring. */
-void vnet_unpop(struct virtq *vq, unsigned int k);
 /* TUN_F_* for the offloads the guest accepted to receive. */
 unsigned int vnet_tun_offloads(uint64_t features);
 /* Maximum frame (without header) the guest can receive with these features. */

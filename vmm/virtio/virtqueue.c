@@ -213,6 +213,21 @@ broken:
 	return -EIO;
 }
 
+int virtq_unpop(struct virtq *vq, uint16_t head)
+{
+	/*
+	 * Only chains popped since the last push can be given back: the
+	 * in-flight bit is what says head was popped and not completed.
+	 * The ring slot is re-read on the next pop (the guest may have
+	 * rewritten it meanwhile; that pop checks it like any other).
+	 */
+	if (head >= vq->size || !head_in_flight(vq, head))
+		return -EINVAL;
+	vq->in_flight[head / 64] &= ~(1ULL << (head % 64));
+	vq->last_avail_idx--;
+	return 0;
+}
+
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	struct vring_used_elem *u = &vq->used->ring[vq->used_idx & (vq->size - 1)];

@@ -87,6 +87,17 @@ int virtq_map(struct virtq *vq);
 int virtq_pop(struct virtq *vq, struct virtq_elem *e);
 
 /*
+ * Gives back the most recently popped chain, which must be `head` and not
+ * yet pushed (the device found no use for it, e.g. rx without room for the
+ * frame): last_avail_idx goes back by one and the head is no longer in
+ * flight, so the next virtq_pop() takes that ring slot again.  Several
+ * chains are given back in the reverse order of their pops.  0, or -EINVAL
+ * (nothing popped to give back, or head not in flight: a device bug; the
+ * queue is left as it was).
+ */
+int virtq_unpop(struct virtq *vq, uint16_t head);
+
+/*
  * Puts (head, len) in the used ring and publishes the new used index; the
  * head is no longer in flight.
  */
