@@ -15,17 +15,23 @@
 # Environment: VMM_CMD GUEST_KERNEL OUTDIR LINUX_TESTS as for the Linux
 #   cases; NET_BENCH_INITRD (/guest/net-bench-initrd: guest initramfs +
 #   iperf3 + the guest script), NET_BENCH_SECONDS (5) per iperf3 run
-#   (netbench.secs=N on L1's command line wins).
+#   (netbench.secs=N on L1's command line wins), NET_BENCH_ONLY (or
+#   netbench.only=a,b): run only these of the six runs (vmm_vhost ...).
 : "${VMM_CMD:?}" "${GUEST_KERNEL:?}" "${OUTDIR:?}"
 initrd=${NET_BENCH_INITRD:-/guest/net-bench-initrd}
 secs=${NET_BENCH_SECONDS:-5}
 # in the testhost: from L1's kernel command line (bench/net/run.sh)
+only=${NET_BENCH_ONLY:-}
 for arg in $(cat /proc/cmdline); do
-	case "$arg" in netbench.secs=*) secs=${arg#netbench.secs=} ;; esac
+	case "$arg" in
+	netbench.secs=*) secs=${arg#netbench.secs=} ;;
+	netbench.only=*) only=$(echo "${arg#netbench.only=}" | tr , ' ') ;;
+	esac
 done
 tap=vmmbn0
 port=5201
 mkdir -p "$OUTDIR"
+rm -f "$OUTDIR/diag.txt"
 ip link set lo up 2>/dev/null
 cmdline="console=ttyS0 panic=-1 quiet"
 runs="1:fwd 4:fwd 1:rev 4:rev"
@@ -51,13 +57,15 @@ iperf_run() {
 	_t=0
 	while [ $_t -lt 30 ]; do
 		# the guest restarts its one-off server between runs
-		if iperf3 -c "$1" -p "$2" -t "$secs" -P "$3" $_r -f m >"$OUTDIR/iperf.out" 2>&1; then
+		# a stalled connection must not hang the run for TCP's timeouts
+		if timeout -k 5 $((secs + 40)) iperf3 -c "$1" -p "$2" -t "$secs" -P "$3" $_r -f m \
+			--connect-timeout 10000 >"$OUTDIR/iperf.out" 2>&1; then
 			awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") v = $(i - 1) }
 			     END { print v == "" ? "fail" : v }' "$OUTDIR/iperf.out"
 			return
 		fi
 		sleep 1
-		_t=$((_t + 1))
+		_t=$((_t + 10))
 	done
 	echo fail
 }
@@ -67,6 +75,10 @@ iperf_run() {
 one() {
 	_label=$1 _mode=$2 _addr=$3
 	shift 3
+	if [ -n "$only" ] && ! echo " $only " | grep -q " $_label "; then
+		eval "info_$_label=skipped"
+		return
+	fi
 	_log=$OUTDIR/bench-$_label.log
 	[ "$_mode" = tap ] && tap_config
 	_start=$(date +%s)
@@ -80,11 +92,24 @@ one() {
 	done
 	_rtt=$(tr -d '\r' <"$_log" | sed -n 's/^.*VMMTEST bench-rtt=\([^ ]*\).*$/\1/p' | head -n 1)
 	eval "rtt_$_label=\$_rtt"
+	_failed=0
 	for _run in $runs; do
-		if grep -q "VMMTEST bench-ready=1" "$_log"; then
+		if [ $_failed = 1 ]; then
+			_v=skipped
+		elif grep -q "VMMTEST bench-ready=1" "$_log"; then
 			_v=$(iperf_run "$_addr" $port "${_run%%:*}" "${_run#*:}")
 		else
 			_v=fail
+		fi
+		if [ "$_v" = fail ] && [ $_failed = 0 ]; then
+			# the guest's one-off server may be stuck: say what the VMM
+			# and the tap were doing, then skip the rest of this run
+			_failed=1
+			{
+				echo "diag $_label: iperf3 said: $(tail -n 2 "$OUTDIR/iperf.out" | tr '\n' ' ')"
+				top -b -n 1 | head -n 12 | sed "s/^/diag $_label top: /"
+				[ "$_mode" = tap ] && ip -s link show $tap | sed "s/^/diag $_label tap: /"
+			} >>"$OUTDIR/diag.txt" 2>&1
 		fi
 		eval "res_${_label}_${_run%%:*}_${_run#*:}=\$_v"
 	done
@@ -104,8 +129,8 @@ one() {
 vmm() {
 	_mode=$1
 	shift
-	echo "$VMM_CMD --kernel $GUEST_KERNEL --initrd $initrd --cpus 1 --memory 512M $*" \
-		>"$OUTDIR/cmd-vmm-$_mode"
+	echo "$VMM_CMD --kernel $GUEST_KERNEL --initrd $initrd --cpus 1 --memory 512M" \
+		>"$OUTDIR/cmd-vmm"
 	exec $VMM_CMD --kernel "$GUEST_KERNEL" --initrd "$initrd" --cpus 1 --memory 512M \
 		--cmdline "$cmdline vmmtest=net-bench vmmnet.mode=$_mode" "$@"
 }
@@ -117,7 +142,7 @@ qemu() {
 		-no-user-config -display none -serial stdio -monitor none -no-reboot \
 		-kernel "$GUEST_KERNEL" -initrd "$initrd" \
 		-append "$cmdline vmmtest=net-bench vmmnet.mode=$_mode" \
-		"$@" -device virtio-net-pci,netdev=n0
+		"$@" -device virtio-net-pci,netdev=n0,romfile=
 }
 
 fwd=hostfwd=tcp:127.0.0.1:$port-:$port
@@ -151,11 +176,16 @@ for b in vhost:"tap + vhost-net" user_space:"tap, userspace" slirp:"user (libsli
 done
 echo "BENCHNET "
 echo "BENCHNET $(uname -r) L1 (testhost), 1 guest vCPU, 512 MiB; iperf3 $(iperf3 --version | head -n 1 | cut -d' ' -f2) -t $secs -f m; ping -c 20 -i 0.2 from the guest (tap: to L1's 169.254.1.1; user: to slirp's 10.0.2.2)"
-echo "BENCHNET vmm: $(cat "$OUTDIR/cmd-vmm-tap" 2>/dev/null) --net tap=$tap,vhost=on|off, --net user,$fwd"
-echo "BENCHNET QEMU: $(qemu-system-x86_64 --version | head -n 1 | cut -d'(' -f1)-accel kvm -cpu host -M pc, virtio-net-pci, -netdev tap,vhost=on|off / -netdev user,$fwd"
+echo "BENCHNET vmm: $(cat "$OUTDIR/cmd-vmm" 2>/dev/null) --net tap=$tap,vhost=on|off / --net user,$fwd"
+echo "BENCHNET QEMU: $(qemu-system-x86_64 --version | head -n 1 | cut -d'(' -f1)-accel kvm -cpu host -M pc -smp 1 -m 512M, -device virtio-net-pci,romfile= with -netdev tap,vhost=on|off / -netdev user,$fwd"
 for l in vmm_vhost qemu_vhost vmm_user_space qemu_user_space vmm_slirp qemu_slirp; do
 	eval "i=\$info_$l"
 	echo "BENCHNET run $l: $i"
+	case "$i" in
+	"exit 0,"* | skipped) ;;
+	*) tr -d '\r' <"$OUTDIR/bench-$l.log" | tail -n 8 | sed 's/^/BENCHNET     /' ;;
+	esac
 done
+[ -s "$OUTDIR/diag.txt" ] && sed 's/^/BENCHNET     /' "$OUTDIR/diag.txt"
 echo "BENCHNET total $(($(date +%s) - start))s"
 echo "VMMRESULT bench-net PASS $(($(date +%s) - start))s"

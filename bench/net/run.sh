@@ -6,7 +6,8 @@
 # 1 and 4 streams, and the guest's ping round trip.
 #   bench/net/run.sh          prints the markdown table for docs/performance.md
 # Environment: BUILD (build), VMM ($BUILD/vmm), NET_BENCH_SECONDS (5) per
-#   iperf3 run, TESTHOST_FREEZE (75) s of silence that mean a frozen
+#   iperf3 run, NET_BENCH_ONLY ("vmm_user_space qemu_user_space": only
+#   those of the six runs), TESTHOST_FREEZE (75) s of silence that mean a frozen
 #   testhost, BENCH_BOOTS (2) testhost boots at most.
 # Runs in the testhost only (root there, for the taps); the testhost is QEMU
 # TCG, so the numbers are small and only the vmm/QEMU ratios mean anything.
@@ -55,6 +56,7 @@ cat "$out/net-l1.cpio" >>"$out/l1.cpio"
 
 append="console=ttyS0 panic=-1 quiet transparent_hugepage=never th.job=tests th.cases=bench-net"
 append="$append netbench.secs=$secs"
+[ -n "${NET_BENCH_ONLY:-}" ] && append="$append netbench.only=$(echo $NET_BENCH_ONLY | tr ' ' ,)"
 freeze=${TESTHOST_FREEZE:-75}
 . guest-tests/testhost/l1-qemu.sh
 l1_qemu_cmd 1
