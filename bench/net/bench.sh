@@ -108,7 +108,14 @@ one() {
 			{
 				echo "diag $_label: iperf3 said: $(tail -n 2 "$OUTDIR/iperf.out" | tr '\n' ' ')"
 				top -b -n 1 | head -n 12 | sed "s/^/diag $_label top: /"
-				[ "$_mode" = tap ] && ip -s link show $tap | sed "s/^/diag $_label tap: /"
+				if [ "$_mode" = tap ]; then
+					_st=/sys/class/net/$tap/statistics
+					for _i in 1 2; do
+						echo "diag $_label tap (host side): tx=$(cat $_st/tx_packets) tx_dropped=$(cat $_st/tx_dropped) rx=$(cat $_st/rx_packets) carrier=$(cat /sys/class/net/$tap/carrier)"
+						ping -c 2 -W 1 169.254.1.2 >/dev/null 2>&1
+					done
+					ip neigh show dev $tap | sed "s/^/diag $_label neigh: /"
+				fi
 			} >>"$OUTDIR/diag.txt" 2>&1
 		fi
 		eval "res_${_label}_${_run%%:*}_${_run#*:}=\$_v"
@@ -183,7 +190,7 @@ for l in vmm_vhost qemu_vhost vmm_user_space qemu_user_space vmm_slirp qemu_slir
 	echo "BENCHNET run $l: $i"
 	case "$i" in
 	"exit 0,"* | skipped) ;;
-	*) tr -d '\r' <"$OUTDIR/bench-$l.log" | tail -n 8 | sed 's/^/BENCHNET     /' ;;
+	*) tr -d '\r' <"$OUTDIR/bench-$l.log" | tail -n 14 | sed 's/^/BENCHNET     /' ;;
 	esac
 done
 [ -s "$OUTDIR/diag.txt" ] && sed 's/^/BENCHNET     /' "$OUTDIR/diag.txt"

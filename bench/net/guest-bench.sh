@@ -44,6 +44,12 @@ fi
 rtt=$(ping -c "$pings" -i 0.2 $peer 2>/dev/null | sed -n 's|^round-trip min/avg/max = [^/]*/\([^/]*\)/.*$|\1|p')
 echo "VMMTEST bench-rtt=${rtt:-fail}"
 echo "VMMTEST bench-ready=1"
+# eth0's counters every 10 s on the console: when a run fails, they tell a
+# stalled receive from a stalled send (bench.sh prints the log's tail)
+s=/sys/class/net/eth0/statistics
+(while sleep 10; do
+	echo "VMMTEST eth0-stats rx=$(cat $s/rx_packets) tx=$(cat $s/tx_packets) rxdrop=$(cat $s/rx_dropped)"
+done) &
 i=0
 while [ $i -lt "$runs" ]; do
 	iperf3 -s -1 >/dev/null 2>&1

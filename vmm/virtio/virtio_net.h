@@ -70,6 +70,7 @@ struct vnet_pair {
 	int fd;				/* backend fd for this pair */
 	struct vnet_stats rx_stats, tx_stats;
 	bool rx_waiting;		/* no guest buffers: backend fd not polled for input */
+	uint16_t rx_avail_seen;		/* avail index the last VNET_WAIT of rx saw */
 	bool tx_blocked;		/* backend returned EAGAIN: polled for output */
 
 	struct iovec *rx_iov;		/* VNET_RX_IOV */
@@ -164,6 +165,11 @@ int virtio_net_stats(struct virtio_net *n, unsigned int q, struct vnet_stats *rx
 enum vnet_result vnet_rx_process(struct vnet_pair *p);
 enum vnet_result vnet_tx_process(struct vnet_pair *p);
 enum vnet_result vnet_ctrl_process(struct virtio_net *n);
+/*
+ * After rx said VNET_WAIT: ask the guest for a kick as soon as it adds a
+ * buffer beyond those that rx saw.  True if it already has (process again).
+ */
+bool vnet_rx_arm(struct vnet_pair *p);
 
 /* Helpers shared by the data path (virtio_net.c). */
 void vnet_ring_broken(struct virtio_net *n, struct virtq *vq);

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/virtio_ring.h>
+
 #include "log.h"
 #include "virtio_net.h"
 
@@ -142,12 +144,15 @@ enum vnet_result vnet_rx_process(struct vnet_pair *p)
 			return VNET_BROKEN;
 		}
 		if (!nch) {
+			p->rx_avail_seen = vq->last_avail_idx;
 			res = VNET_WAIT;
 			break;
 		}
 		/* MRG_RXBUF: wait for enough buffers unless the ring cannot hold more */
 		if (mrg && cap < need && (unsigned int)nch < vq->size &&
 		    niov + VNET_CHAIN_IOV <= VNET_RX_IOV) {
+			/* gather() emptied the ring: this is all the guest had given */
+			p->rx_avail_seen = vq->last_avail_idx;
 			give_back(p, 0, (unsigned int)nch);
 			res = VNET_WAIT;
 			break;
@@ -187,4 +192,27 @@ enum vnet_result vnet_rx_process(struct vnet_pair *p)
 	if (vq->used_idx != start)
 		vnet_notify(n, vq, 2 * p->index);
 	return res;
+}
+
+bool vnet_rx_arm(struct vnet_pair *p)
+{
+	struct virtq *vq = p->rx;
+	uint16_t seen = p->rx_avail_seen;
+
+	if (!vq || !vq->avail || vq->broken)
+		return false;
+	/*
+	 * Buffers the guest adds after gather() looked are compared with what
+	 * gather() saw, not with a fresh read: a guest that added some in
+	 * between (and did not kick: its avail_event was stale) would
+	 * otherwise never be asked again, and rx would wait for a kick that
+	 * never comes while the guest waits for frames.
+	 */
+	if (vq->event_idx)
+		__atomic_store_n((uint16_t *)&vq->used->ring[vq->size], htole16(seen),
+				 __ATOMIC_RELAXED);	/* avail_event */
+	else
+		__atomic_store_n(&vq->used->flags, 0, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE)) != seen;
 }
