@@ -195,9 +195,9 @@ int vm_devices_create(struct vm *vm, struct blk_image **imgs, struct vnet_keep *
 			return ret;
 	}
 	for (i = 0; i < cfg->nr_nets; i++) {
-		err[0] = '\0';
 		struct vnet_keep none = { NULL, NULL };
 
+		err[0] = '\0';
 		ret = virtio_net_create_with(vm, &cfg->nets[i], i, nets ? &nets[i] : &none, &d,
 					     err, sizeof(err));
 		if (ret) {
