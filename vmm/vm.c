@@ -19,7 +19,9 @@
 #include "log.h"
 #include "mem/layout.h"
 #include "mem/ram.h"
+#include "net/vhost.h"
 #include "block/block.h"
+#include "virtio/virtio_net.h"
 #include "vm.h"
 #include "vm_runtime.h"
 
@@ -270,7 +272,7 @@ bool vm_exit_pending(const struct vm *vm)
 }
 
 /* Everything that a reset rebuilds: KVM's VM, memory, devices, firmware, vCPUs. */
-static int vm_build(struct vm *vm, struct blk_image **imgs)
+static int vm_build(struct vm *vm, struct blk_image **imgs, struct vnet_keep *nets)
 {
 	struct boot_entry entry;
 	int ret;
@@ -290,7 +292,7 @@ static int vm_build(struct vm *vm, struct blk_image **imgs)
 	if (!ret)
 		ret = memory_create(vm, vm->cfg->memory);
 	if (!ret)
-		ret = vm_devices_create(vm, imgs);
+		ret = vm_devices_create(vm, imgs, nets);
 	if (!ret && !vm->restoring)	/* a restore's guest memory comes from the memory file */
 		ret = boot_prepare(vm, vm->cfg, &entry);
 	if (!ret)
@@ -334,7 +336,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->cfg = cfg;
 	ret = console_open(vm, cfg);
 	if (!ret)
-		ret = vm_build(vm, NULL);
+		ret = vm_build(vm, NULL, NULL);
 	if (ret)
 		goto err;
 	vm->booted = true;
@@ -347,15 +349,21 @@ err:
 int vm_rebuild(struct vm *vm)
 {
 	struct blk_image *imgs[VMM_MAX_DISKS] = { NULL };
+	struct vnet_keep nets[VMM_MAX_NICS] = { { NULL, NULL } };
 	unsigned int i;
 	int ret;
 
 	vm_devices_take_images(vm, imgs);
+	vm_devices_take_nets(vm, nets);	/* a --net fd=N tap cannot be opened again */
 	vm_teardown(vm);
-	ret = vm_build(vm, imgs);
+	ret = vm_build(vm, imgs, nets);
 	for (i = 0; i < VMM_MAX_DISKS; i++)	/* not taken back: a failed build */
 		if (imgs[i])
 			blk_image_close(imgs[i]);
+	for (i = 0; i < VMM_MAX_NICS; i++) {
+		vhost_net_close(nets[i].vhost);
+		net_backend_close(nets[i].be);
+	}
 	if (ret) {
 		log_err("cannot rebuild the VM for the reset: %s", strerror(-ret));
 		vm_teardown(vm);

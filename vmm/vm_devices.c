@@ -244,7 +244,7 @@ static int add(struct vm *vm, const char *name, const struct vm_dev_ops *ops, vo
 	return ret;
 }
 
-int vm_devices_create(struct vm *vm, struct blk_image **imgs)
+int vm_devices_create(struct vm *vm, struct blk_image **imgs, struct vnet_keep *nets)
 {
 	const struct vm_config *cfg = vm->cfg;
 	struct virtio_pci_dev *d;
@@ -313,8 +313,11 @@ int vm_devices_create(struct vm *vm, struct blk_image **imgs)
 			return ret;
 	}
 	for (i = 0; i < cfg->nr_nets; i++) {
+		struct vnet_keep none = { NULL, NULL };
+
 		err[0] = '\0';
-		ret = virtio_net_create(vm, &cfg->nets[i], i, &d, err, sizeof(err));
+		ret = virtio_net_create_with(vm, &cfg->nets[i], i, nets ? &nets[i] : &none, &d,
+					     err, sizeof(err));
 		if (ret) {
 			log_err("%s", err[0] ? err : strerror(-ret));
 			return ret;
@@ -333,4 +336,13 @@ void vm_devices_take_images(struct vm *vm, struct blk_image **imgs)
 
 	while ((d = vm_devices_find(&vm->devices, &blk_dev_ops, &from)) && n < VMM_MAX_DISKS)
 		imgs[n++] = virtio_blk_take_image(d->opaque);
+}
+
+void vm_devices_take_nets(struct vm *vm, struct vnet_keep *nets)
+{
+	unsigned int from = 0, n = 0;
+	struct vm_dev *d;
+
+	while ((d = vm_devices_find(&vm->devices, &net_dev_ops, &from)) && n < VMM_MAX_NICS)
+		virtio_net_take_backend(d->opaque, &nets[n++]);
 }

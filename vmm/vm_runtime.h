@@ -45,11 +45,17 @@ void vm_destroy(struct vm *vm);
  */
 int vm_rebuild(struct vm *vm);
 
-/* vm_devices.c: every device, into vm->devices; imgs: disks kept open, or NULL */
+/*
+ * vm_devices.c: every device, into vm->devices; imgs: disks kept open, nets:
+ * network backends kept open (VMM_MAX_NICS), or NULL.
+ */
 struct blk_image;
-int vm_devices_create(struct vm *vm, struct blk_image **imgs);
+struct vnet_keep;
+int vm_devices_create(struct vm *vm, struct blk_image **imgs, struct vnet_keep *nets);
 /* Takes each disk's image (I/O stopped, flushed) out of its device, in --disk order. */
 void vm_devices_take_images(struct vm *vm, struct blk_image **imgs);
+/* Takes each card's backend and vhost-net (I/O stopped) out of it, in --net order. */
+void vm_devices_take_nets(struct vm *vm, struct vnet_keep *nets);
 
 /* vm_loop.c */
 int vm_loop_init(struct vm *vm);

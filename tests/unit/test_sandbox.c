@@ -9,6 +9,7 @@
  * A filter cannot be removed, so every case runs in a forked child and the
  * test checks the child's exit status and stderr.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,7 +76,8 @@ static void run_child(void (*fn)(void *), void *arg, struct child_result *r)
 struct role_call {
 	enum sandbox_mode mode;
 	enum sandbox_role role;
-	int which;		/* 0: openat, 1: socket, 2: execve */
+	int which;		/* 0: openat, 1: socket, 2: execve, 3: AF_UNIX socket,
+				 * 4: openat for writing */
 };
 
 static void *forbidden_thread(void *arg)
@@ -94,6 +98,13 @@ static void *forbidden_thread(void *arg)
 		break;
 	case 1:
 		ret = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+		break;
+	case 3:
+		ret = syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+		break;
+	case 4:
+		ret = syscall(SYS_openat, AT_FDCWD, "/tmp/vmm-sandbox-never", O_WRONLY | O_CREAT,
+			      0600);
 		break;
 	default: {
 		char *argv[] = { (char *)"/bin/true", NULL };
@@ -144,6 +155,11 @@ Test(sandbox, each_role_stops_something)
 		{ SANDBOX_BLOCK_IO, 1, "socket" },
 		{ SANDBOX_API, 2, "execve" },
 		{ SANDBOX_NET_IO, 1, "socket" },
+		{ SANDBOX_NET_USER, 2, "execve" },
+		{ SANDBOX_NET_USER, 3, "socket" },	/* only AF_INET/AF_INET6 */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+		{ SANDBOX_NET_USER, 4, "openat" },	/* only read-only opens */
+#endif
 	};
 	unsigned int i;
 
@@ -331,4 +347,82 @@ Test(sandbox, not_initialised_is_a_no_op)
 	/* unit tests and fuzzers never call sandbox_init: device threads run unfiltered */
 	cr_assert_eq(sandbox_get_mode(), SANDBOX_OFF);
 	cr_assert_eq(sandbox_apply(SANDBOX_BLOCK_IO), 0);
+}
+
+/*
+ * The user-networking (slirp) list is wide enough for what libslirp does
+ * with host sockets: UDP out and back (FIONREAD for the datagram size), a
+ * TCP connection accepted on a listener as for hostfwd, nonblocking
+ * sockets, and the read-only look at /etc/resolv.conf.  Loopback only.
+ */
+static void *net_user_thread(void *arg)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int u, l, c, s, one = 1, n = 0;
+	char buf[8];
+	struct stat st;
+	struct pollfd p;
+
+	(void)arg;
+	if (sandbox_apply(SANDBOX_NET_USER))
+		_exit(CHILD_SETUP);
+	u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (u < 0 || bind(u, (struct sockaddr *)&a, sizeof(a)) ||
+	    getsockname(u, (struct sockaddr *)&a, &al) ||
+	    sendto(u, "ping", 4, 0, (struct sockaddr *)&a, sizeof(a)) != 4)
+		_exit(CHILD_SETUP);
+	p = (struct pollfd){ .fd = u, .events = POLLIN };
+	if (poll(&p, 1, 5000) != 1 || ioctl(u, FIONREAD, &n) || n != 4 ||
+	    recvfrom(u, buf, sizeof(buf), 0, NULL, NULL) != 4)
+		_exit(CHILD_SETUP);
+	close(u);
+	a.sin_port = 0;
+	al = sizeof(a);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&a, &al))
+		_exit(CHILD_SETUP);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c < 0 || fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK) ||
+	    (connect(c, (struct sockaddr *)&a, sizeof(a)) && errno != EINPROGRESS))
+		_exit(CHILD_SETUP);
+	s = accept(l, NULL, NULL);
+	al = sizeof(n);
+	if (s < 0 || getsockopt(c, SOL_SOCKET, SO_ERROR, &n, &al) || n ||
+	    shutdown(s, SHUT_RDWR))
+		_exit(CHILD_SETUP);
+	close(s);
+	close(c);
+	close(l);
+	/* stat() + fopen("r") of resolv.conf; any file will do here */
+	if (stat("/proc/self/status", &st))
+		_exit(CHILD_SETUP);
+	s = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (s < 0)
+		_exit(CHILD_SETUP);
+	close(s);
+	_exit(CHILD_OK);
+	return NULL;
+}
+
+static void net_user_child(void *arg)
+{
+	pthread_t th;
+
+	(void)arg;
+	if (sandbox_init(SANDBOX_ON, NULL))
+		_exit(CHILD_SETUP);
+	if (pthread_create(&th, NULL, net_user_thread, NULL))
+		_exit(CHILD_SETUP);
+	pthread_join(th, NULL);
+}
+
+Test(sandbox, net_user_role_is_wide_enough_for_slirp)
+{
+	struct child_result r;
+
+	run_child(net_user_child, NULL, &r);
+	cr_assert_eq(r.status, CHILD_OK, "status %d, stderr: %s", r.status, r.err);
 }

@@ -428,20 +428,53 @@ Test(virtqueue, reset_forgets_in_flight)
 	cr_assert_eq(vq.in_flight[0], 0);
 }
 
-/* A device that pops chains it then has no room for gives them back: popped again, not "in flight". */
-Test(virtqueue, unpop_gives_heads_back)
+/* A device that pops a chain it cannot use gives it back: same slot next time, no broken ring. */
+Test(virtqueue, unpop_gives_the_chain_back)
 {
 	vqh_desc(&h, 5, VQH_BUF, 8, VRING_DESC_F_WRITE, 0);
-	vqh_desc(&h, 6, VQH_BUF + 8, 8, VRING_DESC_F_WRITE, 0);
+	vqh_desc(&h, 9, VQH_BUF + 0x1000, 8, VRING_DESC_F_WRITE, 0);
 	vqh_publish(&h, 5);
-	vqh_publish(&h, 6);
+	vqh_publish(&h, 9);
 	cr_assert_eq(virtq_pop(&vq, &e), 1);
 	cr_assert_eq(virtq_pop(&vq, &e), 1);
-	virtq_unpop(&vq, 2);
+	cr_assert_eq(e.head, 9);
+	/* in reverse pop order */
+	cr_assert_eq(virtq_unpop(&vq, 9), 0);
+	cr_assert_eq(virtq_unpop(&vq, 5), 0);
 	cr_assert_eq(vq.last_avail_idx, 0);
-	cr_assert_eq(virtq_pop(&vq, &e), 1, "given back: not in flight");
+	cr_assert_eq(vq.in_flight[0], 0, "given back: not in flight");
+	cr_assert_eq(virtq_pop(&vq, &e), 1, "popped again without breaking the ring");
 	cr_assert_eq(e.head, 5);
 	cr_assert_eq(virtq_pop(&vq, &e), 1);
-	cr_assert_eq(e.head, 6);
+	cr_assert_eq(e.head, 9);
 	cr_assert_not(vq.broken);
+	cr_assert_eq(vqh_used_idx(&h), 0, "nothing completed");
+}
+
+Test(virtqueue, unpop_of_a_head_not_popped_is_refused)
+{
+	vqh_desc(&h, 5, VQH_BUF, 8, VRING_DESC_F_WRITE, 0);
+	vqh_publish(&h, 5);
+	cr_assert_eq(virtq_unpop(&vq, 5), -EINVAL, "nothing popped");
+	cr_assert_eq(virtq_pop(&vq, &e), 1);
+	cr_assert_eq(virtq_unpop(&vq, 3), -EINVAL, "3 not in flight");
+	cr_assert_eq(virtq_unpop(&vq, 16), -EINVAL, "out of range");
+	virtq_push(&vq, 5, 0);
+	cr_assert_eq(virtq_unpop(&vq, 5), -EINVAL, "completed: not the device's any more");
+	cr_assert_eq(vq.last_avail_idx, 1);
+	cr_assert_not(vq.broken);
+}
+
+/* The guest rewrites the slot of a given-back chain: the next pop reads and checks the new head. */
+Test(virtqueue, unpop_then_guest_rewrites_the_slot)
+{
+	uint16_t v = htole16(40);
+
+	vqh_desc(&h, 5, VQH_BUF, 8, VRING_DESC_F_WRITE, 0);
+	vqh_publish(&h, 5);
+	cr_assert_eq(virtq_pop(&vq, &e), 1);
+	cr_assert_eq(virtq_unpop(&vq, 5), 0);
+	gm_write(&vm.mem, VQH_AVAIL + 4, &v, 2);
+	cr_assert_eq(virtq_pop(&vq, &e), -EIO, "head 40 out of range for 16 entries");
+	cr_assert(vq.broken);
 }

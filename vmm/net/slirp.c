@@ -9,7 +9,9 @@
  * with a zero header.  No offloads are offered, so the guest checksums
  * everything itself and sends no GSO frames.  The thread runs slirp's own
  * poll loop (its sockets, its timers, our socket and a stop eventfd); slirp
- * is touched by no other thread.
+ * is touched by no other thread.  It runs under its own seccomp list
+ * (SANDBOX_NET_USER: Internet sockets, no files but read-only opens for
+ * /etc/resolv.conf), applied before it handles the first frame.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +30,7 @@
 
 #include "log.h"
 #include "net/net.h"
+#include "sandbox/sandbox.h"
 
 #define SLIRP_MAX_TIMERS	16
 #define SLIRP_MAX_POLL		256
@@ -45,6 +48,7 @@ struct slirp_be {
 	Slirp *slirp;
 	int sock;			/* our end of the socketpair */
 	int stop_fd;
+	int ready_fd;			/* the thread says: 1 filtered and running, 2 failed */
 	pthread_t thread;
 	bool running;
 	struct slirp_timer timers[SLIRP_MAX_TIMERS];
@@ -207,9 +211,18 @@ static void from_guest(struct slirp_be *s)
 static void *slirp_thread(void *arg)
 {
 	struct slirp_be *s = arg;
+	uint64_t ready = 1;
 	uint32_t timeout;
 	int n;
 
+	/*
+	 * The guest drives what slirp does with host sockets: this thread
+	 * gets its own narrow list (docs/sandbox.md), before the first frame.
+	 */
+	if (sandbox_apply(SANDBOX_NET_USER))
+		ready = 2;
+	if (write(s->ready_fd, &ready, sizeof(ready)) != sizeof(ready) || ready != 1)
+		return NULL;
 	for (;;) {
 		timeout = 1000;
 		s->npfd = 0;
@@ -253,6 +266,8 @@ static void slirp_close(struct net_backend *be)
 		close(s->sock);
 	if (s->stop_fd >= 0)
 		close(s->stop_fd);
+	if (s->ready_fd >= 0)
+		close(s->ready_fd);
 	if (be->fd[0] >= 0)
 		close(be->fd[0]);
 	be->fd[0] = -1;
@@ -270,6 +285,7 @@ int slirp_backend_open(const struct net_opts *o, struct net_backend **out, char 
 	SlirpConfig cfg = { .version = 1 };
 	struct slirp_be *s;
 	struct in_addr guest = { 0 };
+	uint64_t ready = 0;
 	int sv[2], ret, sz = 1 << 20;
 	unsigned int i;
 
@@ -281,7 +297,7 @@ int slirp_backend_open(const struct net_opts *o, struct net_backend **out, char 
 	s->be.ops = &slirp_ops;
 	s->be.priv = s;
 	s->be.nr_queues = 1;
-	s->sock = s->stop_fd = -1;
+	s->sock = s->stop_fd = s->ready_fd = -1;
 	for (i = 0; i < NET_MAX_QUEUES; i++)
 		s->be.fd[i] = -1;
 	snprintf(s->be.ifname, sizeof(s->be.ifname), "user");
@@ -295,7 +311,8 @@ int slirp_backend_open(const struct net_opts *o, struct net_backend **out, char 
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->stop_fd < 0) {
+	s->ready_fd = eventfd(0, EFD_CLOEXEC);
+	if (s->stop_fd < 0 || s->ready_fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "--net user: eventfd: %s", strerror(-ret));
 		goto err;
@@ -338,6 +355,13 @@ int slirp_backend_open(const struct net_opts *o, struct net_backend **out, char 
 		goto err;
 	}
 	s->running = true;
+	if (read(s->ready_fd, &ready, sizeof(ready)) != sizeof(ready) || ready != 1) {
+		/* sandbox_apply() logged why; the thread has ended */
+		snprintf(err, errlen, "--net user: cannot apply the seccomp filter of the slirp "
+			 "thread (run with --seccomp off on a kernel without seccomp)");
+		ret = -EPERM;
+		goto err;
+	}
 	*out = &s->be;
 	return 0;
 err:

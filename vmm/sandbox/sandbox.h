@@ -12,6 +12,7 @@
  *   block I/O threads when they start                       SANDBOX_BLOCK_IO
  *   control socket    when its thread starts serving        SANDBOX_API
  *   network I/O       when the thread starts                SANDBOX_NET_IO
+ *   user networking   the slirp thread, when it starts      SANDBOX_NET_USER
  *
  * Filters are per thread (no SECCOMP_FILTER_FLAG_TSYNC) and inherited: a
  * thread started by a filtered thread runs under its creator's filter AND
@@ -38,6 +39,7 @@ enum sandbox_role {
 	SANDBOX_BLOCK_IO,	/* virtio-blk queue threads, thread-pool workers */
 	SANDBOX_API,		/* the control socket's thread */
 	SANDBOX_NET_IO,		/* network backend threads (tap, vhost) */
+	SANDBOX_NET_USER,	/* the libslirp thread: host sockets for the guest */
 	SANDBOX_NR_ROLES,
 };
 

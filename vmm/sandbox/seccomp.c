@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <time.h>
 #include <ucontext.h>
@@ -46,6 +47,7 @@ static const char *const role_names[SANDBOX_NR_ROLES] = {
 	[SANDBOX_BLOCK_IO] = "block I/O",
 	[SANDBOX_API] = "control socket",
 	[SANDBOX_NET_IO] = "network I/O",
+	[SANDBOX_NET_USER] = "user networking",
 };
 
 /* Every thread: memory, locks, time, its own exit, logging, signals to itself. */
@@ -92,6 +94,18 @@ static const char *const sys_api[] = {
 
 static const char *const sys_net[] = {
 	"recvfrom", "recvmsg", "sendto", "sendmsg", NULL,
+};
+
+/*
+ * libslirp (--net user): the guest's outbound TCP/UDP/ICMP become host
+ * sockets made at run time (socket() is limited to AF_INET/AF_INET6 below),
+ * hostfwd connections are accepted on listeners bound before the filter.
+ * fcntl: O_NONBLOCK on new sockets; FIONREAD (below): UDP datagram size.
+ */
+static const char *const sys_net_user[] = {
+	"connect", "accept", "accept4", "bind", "listen", "getsockname", "getpeername",
+	"getsockopt", "setsockopt", "shutdown", "sendto", "recvfrom", "sendmsg", "recvmsg",
+	"fcntl", NULL,
 };
 
 /* KVM ioctls by role; 0 ends a list. */
@@ -333,6 +347,39 @@ static int allow_thread_start(scmp_filter_ctx ctx)
  * and when it reports (reading /proc/self/maps, LeakSanitizer's ptrace of
  * every thread at exit).  Only in sanitizer builds (docs/sandbox.md).
  */
+/*
+ * The slirp thread's checked arguments: sockets of the Internet families
+ * only (no AF_UNIX, AF_NETLINK, AF_PACKET), and read-only opens plus path
+ * stat() for one reason: libslirp forwards the guest's DNS (10.0.2.3) to
+ * the host's resolver and re-reads /etc/resolv.conf when its mtime changes.
+ */
+static int allow_net_user(scmp_filter_ctx ctx)
+{
+	static const int families[] = { AF_INET, AF_INET6, -1 };
+	const int *f;
+	int ret = allow_names(ctx, sys_net_user);
+
+	for (f = families; !ret && *f >= 0; f++)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				       SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)*f));
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				       SCMP_A1_32(SCMP_CMP_EQ, FIONREAD));
+	/* open(O_RDONLY) only: nothing created, written or truncated */
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				       SCMP_A2_32(SCMP_CMP_MASKED_EQ,
+						  O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND |
+						  O_PATH, O_RDONLY));
+	/* stat(path) is newfstatat(AT_FDCWD, path, st, 0) */
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
+				       SCMP_A3_32(SCMP_CMP_EQ, 0));
+	if (!ret)
+		ret = allow_names(ctx, sys_poll);
+	return ret;
+}
+
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 static const char *const sys_sanitizer[] = {
 	"open", "openat", "readlink", "readlinkat", "getdents", "getdents64", "prlimit64",
@@ -412,6 +459,11 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role, int vm_fd, int vcp
 			ret = allow_names(ctx, sys_net);
 		if (!ret)
 			ret = allow_names(ctx, sys_poll);
+		break;
+	case SANDBOX_NET_USER:
+		/* slirp never touches the guest: no KVM, no TUN/vhost ioctls */
+		if (!ret)
+			ret = allow_net_user(ctx);
 		break;
 	default:
 		ret = -EINVAL;

@@ -15,6 +15,7 @@
 #include <linux/if_tun.h>
 
 #include "log.h"
+#include "net/tap_stats.h"
 #include "net/vhost.h"
 #include "vm.h"
 #include "virtio_net.h"
@@ -29,11 +30,6 @@ void vnet_stat_add(struct vnet_stats *s, uint64_t packets, uint64_t bytes, uint6
 	__atomic_add_fetch(&s->packets, packets, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->bytes, bytes, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->drops, drops, __ATOMIC_RELAXED);
-}
-
-void vnet_unpop(struct virtq *vq, unsigned int k)
-{
-	virtq_unpop(vq, k);
 }
 
 void vnet_ring_broken(struct virtio_net *n, struct virtq *vq)
@@ -229,23 +225,58 @@ void virtio_net_announce(struct virtio_net *n)
 		virtio_pci_config_irq(n->t);
 }
 
+static void copy_stats(struct vnet_stats *d, const struct vnet_stats *s)
+{
+	d->packets = __atomic_load_n(&s->packets, __ATOMIC_RELAXED);
+	d->bytes = __atomic_load_n(&s->bytes, __ATOMIC_RELAXED);
+	d->drops = __atomic_load_n(&s->drops, __ATOMIC_RELAXED);
+}
+
 int virtio_net_stats(struct virtio_net *n, unsigned int q, struct vnet_stats *rx,
 		     struct vnet_stats *tx)
 {
-	const struct vnet_stats *s[2];
-	struct vnet_stats *d[2] = { rx, tx };
-	int i;
+	struct tap_counters c;
+	int ret;
 
 	if (q >= n->nr_pairs)
 		return -EINVAL;
-	s[0] = &n->pairs[q].rx_stats;
-	s[1] = &n->pairs[q].tx_stats;
-	for (i = 0; i < 2; i++) {
-		d[i]->packets = __atomic_load_n(&s[i]->packets, __ATOMIC_RELAXED);
-		d[i]->bytes = __atomic_load_n(&s[i]->bytes, __ATOMIC_RELAXED);
-		d[i]->drops = __atomic_load_n(&s[i]->drops, __ATOMIC_RELAXED);
+	if (!n->vhost && !n->tap_stats) {
+		copy_stats(rx, &n->pairs[q].rx_stats);
+		copy_stats(tx, &n->pairs[q].tx_stats);
+		return 0;
 	}
+	/* vhost-net: the kernel moved the frames; the interface counted them */
+	if (!n->tap_stats)
+		return -ENODATA;
+	memset(rx, 0, sizeof(*rx));
+	memset(tx, 0, sizeof(*tx));
+	if (q)
+		return 0;
+	ret = tap_stats_read(n->tap_stats, &c);
+	if (ret)
+		return ret;
+	*rx = (struct vnet_stats){ c.rx_packets, c.rx_bytes, c.rx_drops };
+	*tx = (struct vnet_stats){ c.tx_packets, c.tx_bytes, c.tx_drops };
 	return 0;
+}
+
+/* vhost-net: open the tap's counters now, before the seccomp filters. */
+static void open_tap_stats(struct virtio_net *n, const char *ifname)
+{
+	struct tap_stats *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return;
+	ret = tap_stats_open(s, "/sys/class/net", ifname);
+	if (ret) {
+		log_warn("virtio-net %s: cannot read the tap's counters in "
+			 "/sys/class/net/%s/statistics (%s): with vhost-net the card's "
+			 "packet counters stay unavailable", n->name, ifname, strerror(-ret));
+		free(s);
+		return;
+	}
+	n->tap_stats = s;
 }
 
 /* What the device offers: ring/control features always, offloads as the backend allows. */
@@ -310,47 +341,79 @@ void virtio_net_free(struct virtio_net *n)
 		return;
 	vnet_unbind(n);
 	vhost_net_close(n->vhost);
+	if (n->tap_stats)
+		tap_stats_close(n->tap_stats);
+	free(n->tap_stats);
 	net_backend_close(n->be);
 	pthread_mutex_destroy(&n->cfg_lock);
 	free(n);
 }
 
+/* Opens the backend of o and, unless vhost=off or user networking, vhost-net. */
+static int open_backend(const struct net_opts *o, unsigned int index, struct vnet_keep *k,
+			char *err, size_t errlen)
+{
+	char why[256];
+	int ret;
+
+	if (o->kind == NET_USER)
+		ret = slirp_backend_open(o, &k->be, err, errlen);
+	else
+		ret = tap_backend_open(o, &k->be, err, errlen);
+	if (ret)
+		return ret;
+	if (o->kind == NET_USER || o->vhost == NET_VHOST_OFF)
+		return 0;
+	ret = vhost_net_open(o->queues, &k->vhost, why, sizeof(why));
+	if (ret && o->vhost == NET_VHOST_ON) {
+		snprintf(err, errlen, "--net %s: vhost=on: %s", k->be->ifname, why);
+		net_backend_close(k->be);
+		k->be = NULL;
+		return ret;
+	}
+	if (ret)
+		log_warn("virtio-net eth%u: vhost-net unavailable (%s): userspace backend",
+			 index, why);
+	return 0;
+}
+
 int virtio_net_create(struct vm *vm, const struct net_opts *o, unsigned int index,
 		      struct virtio_pci_dev **out, char *err, size_t errlen)
 {
+	struct vnet_keep k = { NULL, NULL };
+
+	return virtio_net_create_with(vm, o, index, &k, out, err, errlen);
+}
+
+int virtio_net_create_with(struct vm *vm, const struct net_opts *o, unsigned int index,
+			   struct vnet_keep *k, struct virtio_pci_dev **out, char *err,
+			   size_t errlen)
+{
 	struct virtio_pci_dev *t;
-	struct net_backend *be = NULL;
-	struct vhost_net *vhost = NULL;
+	struct net_backend *be;
+	struct vhost_net *vhost;
 	struct virtio_net *n;
 	uint8_t mac[6];
 	char id[600];
 	int ret;
 
-	if (o->kind == NET_USER)
-		ret = slirp_backend_open(o, &be, err, errlen);
-	else
-		ret = tap_backend_open(o, &be, err, errlen);
-	if (ret)
-		return ret;
+	if (!k->be) {
+		vhost_net_close(k->vhost);
+		k->vhost = NULL;
+		ret = open_backend(o, index, k, err, errlen);
+		if (ret)
+			return ret;
+	}
+	be = k->be;
+	vhost = k->vhost;
+	k->be = NULL;
+	k->vhost = NULL;
 	if (o->mac_set) {
 		memcpy(mac, o->mac, 6);
 	} else {
 		snprintf(id, sizeof(id), "%s|%s", vm->cfg && vm->cfg->kernel ? vm->cfg->kernel : "",
 			 be->ifname);
 		net_default_mac(mac, id, index);
-	}
-	if (o->kind != NET_USER && o->vhost != NET_VHOST_OFF) {
-		char why[256];
-
-		ret = vhost_net_open(o->queues, &vhost, why, sizeof(why));
-		if (ret && o->vhost == NET_VHOST_ON) {
-			snprintf(err, errlen, "--net %s: vhost=on: %s", be->ifname, why);
-			net_backend_close(be);
-			return ret;
-		}
-		if (ret)
-			log_warn("virtio-net eth%u: vhost-net unavailable (%s): userspace backend",
-				 index, why);
 	}
 	ret = virtio_net_new(vm, be, mac, o->queues, &n);
 	if (ret) {
@@ -360,6 +423,8 @@ int virtio_net_create(struct vm *vm, const struct net_opts *o, unsigned int inde
 		return ret;
 	}
 	n->vhost = vhost;
+	if (vhost)
+		open_tap_stats(n, be->ifname);
 	ret = virtio_pci_create(vm, &virtio_net_ops, n, &t);
 	if (ret) {
 		snprintf(err, errlen, "--net %s: cannot create virtio-pci device: %s", n->name,
@@ -385,6 +450,17 @@ err_pci:
 err_net:
 	virtio_net_free(n);
 	return ret;
+}
+
+void virtio_net_take_backend(struct virtio_pci_dev *d, struct vnet_keep *k)
+{
+	struct virtio_net *n = d->dev;
+
+	vnet_unbind(n);		/* threads joined, vhost detached, offloads cleared */
+	k->be = n->be;
+	k->vhost = n->vhost;
+	n->be = NULL;
+	n->vhost = NULL;
 }
 
 void virtio_net_destroy(struct virtio_pci_dev *d)

@@ -30,6 +30,7 @@
 struct vm;
 struct virtio_pci_dev;
 struct vhost_net;
+struct tap_stats;
 
 #define VIRTIO_ID_NET_DEV	1
 #define VNET_QUEUE_MAX_SIZE	256
@@ -69,6 +70,7 @@ struct vnet_pair {
 	int fd;				/* backend fd for this pair */
 	struct vnet_stats rx_stats, tx_stats;
 	bool rx_waiting;		/* no guest buffers: backend fd not polled for input */
+	uint16_t rx_avail_seen;		/* avail index the last VNET_WAIT of rx saw */
 	bool tx_blocked;		/* backend returned EAGAIN: polled for output */
 
 	struct iovec *rx_iov;		/* VNET_RX_IOV */
@@ -88,6 +90,7 @@ struct virtio_net {
 	struct virtio_pci_dev *t;	/* NULL when driven without PCI (tests) */
 	struct net_backend *be;
 	struct vhost_net *vhost;	/* NULL: the userspace backend moves the frames */
+	struct tap_stats *tap_stats;	/* vhost: the tap's own counters (NULL: none) */
 	char name[32];			/* for messages: "tap0", "fd 5", ... */
 	unsigned int nr_pairs;		/* max_virtqueue_pairs */
 	unsigned int curr_pairs;	/* as set by VIRTIO_NET_CTRL_MQ */
@@ -111,6 +114,22 @@ int virtio_net_create(struct vm *vm, const struct net_opts *o, unsigned int inde
 		      struct virtio_pci_dev **out, char *err, size_t errlen);
 void virtio_net_destroy(struct virtio_pci_dev *d);
 
+/* What a reset (vm_rebuild) keeps of a card: its open backend and vhost-net. */
+struct vnet_keep {
+	struct net_backend *be;
+	struct vhost_net *vhost;	/* NULL: the card used the userspace backend */
+};
+/*
+ * virtio_net_create() on a backend kept from before a reset (k->be; NULL:
+ * open it from o as at the first boot).  Takes k's contents, even on
+ * failure, and clears k.  A `--net fd=N` tap cannot be opened twice.
+ */
+int virtio_net_create_with(struct vm *vm, const struct net_opts *o, unsigned int index,
+			   struct vnet_keep *k, struct virtio_pci_dev **out, char *err,
+			   size_t errlen);
+/* Stops the card and takes its backend and vhost-net out of it (destroy closes neither). */
+void virtio_net_take_backend(struct virtio_pci_dev *d, struct vnet_keep *k);
+
 /* Without the transport: takes ownership of be (freed by virtio_net_free). */
 int virtio_net_new(struct vm *vm, struct net_backend *be, const uint8_t mac[6],
 		   unsigned int pairs, struct virtio_net **out);
@@ -131,7 +150,14 @@ int virtio_net_start(struct virtio_net *n);
 /* Ask the guest to announce itself (GUEST_ANNOUNCE), e.g. after migration. */
 void virtio_net_announce(struct virtio_net *n);
 
-/* Counters of pair q (rx, tx).  -EINVAL if q is out of range. */
+/*
+ * Counters of pair q (rx, tx: from the guest's side).  The userspace backend
+ * counts each queue itself.  With vhost-net the kernel moves the frames:
+ * pair 0 then reports the whole card, as the tap interface counted it since
+ * the card was created (/sys/class/net/IF/statistics), and the other pairs
+ * report 0.  0, -EINVAL if q is out of range, -ENODATA if vhost runs and
+ * the tap's counters could not be opened.
+ */
 int virtio_net_stats(struct virtio_net *n, unsigned int q, struct vnet_stats *rx,
 		     struct vnet_stats *tx);
 
@@ -139,13 +165,16 @@ int virtio_net_stats(struct virtio_net *n, unsigned int q, struct vnet_stats *rx
 enum vnet_result vnet_rx_process(struct vnet_pair *p);
 enum vnet_result vnet_tx_process(struct vnet_pair *p);
 enum vnet_result vnet_ctrl_process(struct virtio_net *n);
+/*
+ * After rx said VNET_WAIT: ask the guest for a kick as soon as it adds a
+ * buffer beyond those that rx saw.  True if it already has (process again).
+ */
+bool vnet_rx_arm(struct vnet_pair *p);
 
 /* Helpers shared by the data path (virtio_net.c). */
 void vnet_ring_broken(struct virtio_net *n, struct virtq *vq);
 void vnet_notify(struct virtio_net *n, struct virtq *vq, unsigned int qidx);
 void vnet_stat_add(struct vnet_stats *s, uint64_t packets, uint64_t bytes, uint64_t drops);
-/* Gives the last k popped, unused chains back to the ring. */
-void vnet_unpop(struct virtq *vq, unsigned int k);
 /* TUN_F_* for the offloads the guest accepted to receive. */
 unsigned int vnet_tun_offloads(uint64_t features);
 /* Maximum frame (without header) the guest can receive with these features. */

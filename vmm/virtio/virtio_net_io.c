@@ -53,35 +53,13 @@ static int fd_events(struct vnet_pair *p)
 	return 0;
 }
 
-/*
- * The guest has too few rx buffers: ask for a kick when it adds any beyond
- * those already there.  (virtq_enable_notify() asks for a kick past
- * last_avail_idx, which the guest passed long ago when buffers were given
- * back unused.)  Returns true if buffers arrived meanwhile.
- */
-static bool rx_arm(struct virtq *vq)
-{
-	uint16_t idx;
-
-	if (!vq->avail || vq->broken)
-		return false;
-	idx = le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE));
-	if (vq->event_idx)
-		__atomic_store_n((uint16_t *)&vq->used->ring[vq->size], htole16(idx),
-				 __ATOMIC_RELAXED);
-	else
-		__atomic_store_n(&vq->used->flags, 0, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE)) != idx;
-}
-
 static enum vnet_result run_rx(struct vnet_pair *p)
 {
 	enum vnet_result r = vnet_rx_process(p);
 
 	if (r == VNET_WAIT) {
 		/* no (or too few) buffers: stop reading the backend until the guest kicks */
-		if (rx_arm(p->rx))
+		if (vnet_rx_arm(p))
 			r = VNET_MORE;
 		else
 			p->rx_waiting = true;

@@ -6,15 +6,18 @@
  * With MRG_RXBUF the device does not know the frame size before reading,
  * so it gathers chains until they hold the largest frame the guest can be
  * sent (64 KiB + header with guest GSO, 1518 + header without), reads, and
- * gives the chains the frame did not need back to the ring (they are
- * popped again for the next frame).  Without MRG_RXBUF each frame gets one
- * chain.  A frame larger than the buffers (the tap reports its full length)
- * is dropped and counted; so is a chain without room for the header.
+ * gives the chains the frame did not need back to the ring with
+ * virtq_unpop() (they are popped again for the next frame).  Without
+ * MRG_RXBUF each frame gets one chain.  A frame larger than the buffers
+ * (the tap reports its full length) is dropped and counted; so is a chain
+ * without room for the header.
  */
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <linux/virtio_ring.h>
 
 #include "log.h"
 #include "virtio_net.h"
@@ -70,7 +73,7 @@ static int gather(struct vnet_pair *p, uint64_t need, bool mrg, uint64_t *cap,
 		if (e.nr_out || e.in_len < NET_HDR_LEN || e.in_len > UINT32_MAX) {
 			/* malformed: a readable buffer, or no room for the header */
 			if (nch) {
-				vnet_unpop(vq, 1);	/* first in line next time */
+				virtq_unpop(vq, e.head);	/* first in line next time */
 				break;
 			}
 			virtq_push(vq, e.head, 0);
@@ -86,6 +89,13 @@ static int gather(struct vnet_pair *p, uint64_t need, bool mrg, uint64_t *cap,
 		nch++;
 	}
 	return (int)nch;
+}
+
+/* Gives chains [from, nch) back to the ring, last popped first. */
+static void give_back(struct vnet_pair *p, unsigned int from, unsigned int nch)
+{
+	while (nch > from)
+		virtq_unpop(p->rx, p->rx_chains[--nch].head);
 }
 
 /* Puts the frame of n bytes into the gathered chains; returns how many were used. */
@@ -134,13 +144,16 @@ enum vnet_result vnet_rx_process(struct vnet_pair *p)
 			return VNET_BROKEN;
 		}
 		if (!nch) {
+			p->rx_avail_seen = vq->last_avail_idx;
 			res = VNET_WAIT;
 			break;
 		}
 		/* MRG_RXBUF: wait for enough buffers unless the ring cannot hold more */
 		if (mrg && cap < need && (unsigned int)nch < vq->size &&
 		    niov + VNET_CHAIN_IOV <= VNET_RX_IOV) {
-			vnet_unpop(vq, (unsigned int)nch);
+			/* gather() emptied the ring: this is all the guest had given */
+			p->rx_avail_seen = vq->last_avail_idx;
+			give_back(p, 0, (unsigned int)nch);
 			res = VNET_WAIT;
 			break;
 		}
@@ -148,7 +161,7 @@ enum vnet_result vnet_rx_process(struct vnet_pair *p)
 		if (len < 0) {
 			int e = errno;
 
-			vnet_unpop(vq, (unsigned int)nch);
+			give_back(p, 0, (unsigned int)nch);
 			if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR) {
 				res = VNET_IDLE;
 				break;
@@ -162,21 +175,44 @@ enum vnet_result vnet_rx_process(struct vnet_pair *p)
 			continue;
 		}
 		if (!len) {		/* EOF: the peer is gone */
-			vnet_unpop(vq, (unsigned int)nch);
+			give_back(p, 0, (unsigned int)nch);
 			res = VNET_IDLE;
 			break;
 		}
 		if ((uint64_t)len > cap || (size_t)len < NET_HDR_LEN + VNET_MIN_FRAME) {
 			/* truncated (the tap reports the full length) or a runt */
-			vnet_unpop(vq, (unsigned int)nch);
+			give_back(p, 0, (unsigned int)nch);
 			vnet_stat_add(&p->rx_stats, 0, 0, 1);
 			continue;
 		}
 		used = deliver(p, (unsigned int)nch, (uint64_t)len, mrg);
-		vnet_unpop(vq, (unsigned int)nch - used);	/* what the frame did not need */
+		give_back(p, used, (unsigned int)nch);	/* what the frame did not need */
 		vnet_stat_add(&p->rx_stats, 1, (uint64_t)len - NET_HDR_LEN, 0);
 	}
 	if (vq->used_idx != start)
 		vnet_notify(n, vq, 2 * p->index);
 	return res;
+}
+
+bool vnet_rx_arm(struct vnet_pair *p)
+{
+	struct virtq *vq = p->rx;
+	uint16_t seen = p->rx_avail_seen;
+
+	if (!vq || !vq->avail || vq->broken)
+		return false;
+	/*
+	 * Buffers the guest adds after gather() looked are compared with what
+	 * gather() saw, not with a fresh read: a guest that added some in
+	 * between (and did not kick: its avail_event was stale) would
+	 * otherwise never be asked again, and rx would wait for a kick that
+	 * never comes while the guest waits for frames.
+	 */
+	if (vq->event_idx)
+		__atomic_store_n((uint16_t *)&vq->used->ring[vq->size], htole16(seen),
+				 __ATOMIC_RELAXED);	/* avail_event */
+	else
+		__atomic_store_n(&vq->used->flags, 0, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE)) != seen;
 }

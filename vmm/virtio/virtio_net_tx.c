@@ -120,7 +120,7 @@ enum vnet_result vnet_tx_process(struct vnet_pair *p)
 		 */
 		w = writev(p->fd, p->tx_iov + first - 1, (int)(cnt - first + 1));
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-			vnet_unpop(vq, 1);	/* retried when the backend takes more */
+			virtq_unpop(vq, e.head);	/* retried when the backend takes more */
 			res = VNET_WAIT;
 			break;
 		}

@@ -209,7 +209,6 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *e)
 	if (ret)
 		goto broken;
 	vq->in_flight[head / 64] |= 1ULL << (head % 64);
-	vq->popped[(uint16_t)(vq->last_avail_idx - 1) & (vq->size - 1)] = head;
 	return 1;
 broken:
 	vq->broken = true;
@@ -260,6 +259,21 @@ static void mark_chain(struct virtq *vq, uint16_t head)
 	}
 }
 
+int virtq_unpop(struct virtq *vq, uint16_t head)
+{
+	/*
+	 * Only chains popped since the last push can be given back: the
+	 * in-flight bit is what says head was popped and not completed.
+	 * The ring slot is re-read on the next pop (the guest may have
+	 * rewritten it meanwhile; that pop checks it like any other).
+	 */
+	if (head >= vq->size || !head_in_flight(vq, head))
+		return -EINVAL;
+	vq->in_flight[head / 64] &= ~(1ULL << (head % 64));
+	vq->last_avail_idx--;
+	return 0;
+}
+
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	struct vring_used_elem *u = &vq->used->ring[vq->used_idx & (vq->size - 1)];
@@ -274,18 +288,6 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	store16_release(&vq->used->idx, vq->used_idx);
 	/* the element, the index (and the flags and avail_event beside them) */
 	gm_mark_dirty(vq->mem, vq->used_gpa, virtq_used_bytes(vq->size));
-}
-
-void virtq_unpop(struct virtq *vq, unsigned int k)
-{
-	uint16_t head;
-
-	while (k--) {
-		vq->last_avail_idx--;
-		head = vq->popped[vq->last_avail_idx & (vq->size - 1)];
-		if (head < vq->size)
-			vq->in_flight[head / 64] &= ~(1ULL << (head % 64));
-	}
 }
 
 bool virtq_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)

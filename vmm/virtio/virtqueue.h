@@ -49,9 +49,6 @@ struct virtq {
 	/* heads popped and not yet pushed: a head offered again while the
 	 * device owns it would let two requests share (and complete) one chain */
 	uint64_t in_flight[VIRTQ_MAX_SIZE / 64];
-	/* the head popped at each avail index, for virtq_unpop() (never re-read
-	 * from the guest's ring, which it may have changed since) */
-	uint16_t popped[VIRTQ_MAX_SIZE];
 };
 
 /*
@@ -92,17 +89,22 @@ int virtq_map(struct virtq *vq);
 int virtq_pop(struct virtq *vq, struct virtq_elem *e);
 
 /*
+ * Gives back the most recently popped chain, which must be `head` and not
+ * yet pushed (the device found no use for it, e.g. rx without room for the
+ * frame): last_avail_idx goes back by one and the head is no longer in
+ * flight, so the next virtq_pop() takes that ring slot again.  Several
+ * chains are given back in the reverse order of their pops.  0, or -EINVAL
+ * (nothing popped to give back, or head not in flight: a device bug; the
+ * queue is left as it was).
+ */
+int virtq_unpop(struct virtq *vq, uint16_t head);
+
+/*
  * Puts (head, len) in the used ring and publishes the new used index; the
  * head is no longer in flight.  With vmm's dirty log on (live migration),
  * marks the used ring and the chain's device-writable buffers dirty.
  */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
-/*
- * Gives the last k popped chains back (a device that found no room for
- * them): they are popped again next time, and their heads are no longer
- * in flight.  k must not exceed the chains popped and not pushed since.
- */
-void virtq_unpop(struct virtq *vq, unsigned int k);
 
 /* After pushes: does the driver want an interrupt now?  Updates the tracking. */
 bool virtq_need_interrupt(struct virtq *vq);
