@@ -20,8 +20,13 @@
 #   BUILD=build VMM=$BUILD/vmm  TESTHOST_BOOTS=30  NICE=19
 #   TESTHOST_FREEZE=75 (s of console silence = frozen)
 #   L1_KVM_AMD="vgif=0"         kvm-amd parameters in the testhost (freeze experiments)
+#   L1_APPEND="..."             more testhost kernel parameters (freeze experiments)
 # Results: one CRASHRUN line per run, a summary per configuration, the
 # testhost boots and freezes, all in $BUILD/campaign-crash/results.txt.
+#   DEADLINE=HH:MM              UTC: no testhost is started after it (the
+#                               runs so far are summarised)
+# scripts/campaign-crash.sh --summary   summarises the logs of the last run
+# (e.g. after stopping it by hand).
 # Exit status: 0 when every run passed, 1 otherwise.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -41,13 +46,16 @@ res=$BUILD/campaign-crash
 mkdir -p "$res"
 results=$res/results.txt
 
+summary_only=0
+[ "${1:-}" = --summary ] && summary_only=1
+if [ "$summary_only" = 0 ]; then
 nice -n "$NICE" make -s -j2 "$VMM" "$BUILD/vmm-img" || exit 1
 out=$BUILD/testhost
 mkdir -p "$out/campaign"
 gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o "$out/campaign/powercut.so" \
 	tests/campaign/powercut.c -ldl || exit 1
 cp tests/campaign/crash-l1.sh "$out/campaign/"
-
+fi
 configs=()
 for m in $MODES; do
 	for f in $FORMATS; do
@@ -56,15 +64,20 @@ for m in $MODES; do
 		done
 	done
 done
+log=$res/console.log
+boots=0 freezes=0
+if [ "$summary_only" = 1 ]; then
+	boots=$(ls "$res"/console.[0-9]*.log 2>/dev/null | wc -l)
+	for i in $(seq "$boots"); do tr -d '\r' <"$res/console.$i.log"; done >"$log"
+	freezes=$(grep -c 'froze' "$results")
+else
 echo "campaign-crash: $N round(s) of ${#configs[@]} configurations: ${configs[*]}" | tee "$results"
 echo "campaign-crash: vmm $(git describe --always --dirty 2>/dev/null), started $(date -u '+%F %T') UTC" | tee -a "$results"
 
 KVER=$(basename "$(ls -d /lib/modules/*-cloud-amd64 2>/dev/null | sort -V | tail -1)")
 L1_KERNEL=/boot/vmlinuz-$KVER
 . guest-tests/testhost/where.sh
-log=$res/console.log
 : >"$log"
-boots=0 freezes=0
 if [ "$where" = direct ]; then
 	echo "campaign-crash: directly on this host (hardware KVM)" | tee -a "$results"
 	guest-tests/testhost/mk-guest-initrd.sh "$out/guest-initrd.gz" || exit 1
@@ -72,7 +85,7 @@ if [ "$where" = direct ]; then
 		GUEST_INITRD=$top/$out/guest-initrd.gz OUTDIR=$top/$res/out KILL_MS=$KILL_MS \
 		nice -n "$NICE" sh tests/campaign/crash-l1.sh "$N" 1 1 "${configs[@]}" | tee "$log"
 else
-	echo "campaign-crash: in the testhost (QEMU TCG + kvm-amd, $KVER)${L1_KVM_AMD:+, kvm-amd $L1_KVM_AMD}" | tee -a "$results"
+	echo "campaign-crash: in the testhost (QEMU TCG + kvm-amd, $KVER)${L1_KVM_AMD:+, kvm-amd $L1_KVM_AMD}${L1_APPEND:+, L1 kernel $L1_APPEND}" | tee -a "$results"
 	guest-tests/testhost/mk-l1-initrd.sh "$out" "$VMM" || exit 1
 	. guest-tests/testhost/l1-qemu.sh
 	l1_qemu_cmd 1
@@ -80,9 +93,13 @@ else
 	: >"$out/qemu.err"
 	r=1 idx=1
 	while [ "$boots" -lt "$TESTHOST_BOOTS" ]; do
+		if [ -n "${DEADLINE:-}" ] && [ "$(date -u +%H:%M)" \> "$DEADLINE" ]; then
+			echo "campaign-crash: past the deadline $DEADLINE UTC: no new testhost" | tee -a "$results"
+			break
+		fi
 		boots=$((boots + 1))
 		plan=$(IFS=,; echo "$N,$r,$idx,${configs[*]}")
-		append="console=ttyS0 panic=-1 quiet transparent_hugepage=never th.job=campaign-crash th.plan=$plan th.killms=$KILL_MS"
+		append="console=ttyS0 panic=-1 quiet transparent_hugepage=never ${L1_APPEND:-} th.job=campaign-crash th.plan=$plan th.killms=$KILL_MS"
 		[ -n "${L1_KVM_AMD:-}" ] && append="$append th.kvm_amd=$(echo "$L1_KVM_AMD" | tr ' ' ,)"
 		left=$(( (N - r + 1) * ${#configs[@]} - idx + 1))
 		l1_watched "$res/console.$boots.log" $((300 + 240 * left)) "$TESTHOST_FREEZE" "$append"
@@ -101,6 +118,8 @@ else
 		fi
 	done
 fi
+
+fi # summary_only
 
 # the summary
 {
