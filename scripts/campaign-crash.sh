@@ -23,6 +23,7 @@
 #   L1_APPEND="..."             more testhost kernel parameters (freeze experiments)
 # Results: one CRASHRUN line per run, a summary per configuration, the
 # testhost boots and freezes, all in $BUILD/campaign-crash/results.txt.
+#   START=R.I                   begin at configuration I of round R (resume)
 #   DEADLINE=HH:MM              UTC: no testhost is started after it (the
 #                               runs so far are summarised)
 # scripts/campaign-crash.sh --summary   summarises the logs of the last run
@@ -39,6 +40,7 @@ FORMATS=${FORMATS:-raw qcow2}
 CACHES=${CACHES:-writeback none writethrough unsafe}
 KILL_MS=${KILL_MS:-8000}
 NICE=${NICE:-19}
+START=${START:-1.1}
 TESTHOST=${TESTHOST:-auto}
 TESTHOST_BOOTS=${TESTHOST_BOOTS:-30}
 TESTHOST_FREEZE=${TESTHOST_FREEZE:-75}
@@ -83,7 +85,7 @@ if [ "$where" = direct ]; then
 	guest-tests/testhost/mk-guest-initrd.sh "$out/guest-initrd.gz" || exit 1
 	LINUX_TESTS=$top/guest-tests/linux VMM_CMD=$(readlink -f "$VMM") GUEST_KERNEL=$L1_KERNEL \
 		GUEST_INITRD=$top/$out/guest-initrd.gz OUTDIR=$top/$res/out KILL_MS=$KILL_MS \
-		nice -n "$NICE" sh tests/campaign/crash-l1.sh "$N" 1 1 "${configs[@]}" | tee "$log"
+		nice -n "$NICE" sh tests/campaign/crash-l1.sh "$N" "${START%.*}" "${START#*.}" "${configs[@]}" | tee "$log"
 else
 	echo "campaign-crash: in the testhost (QEMU TCG + kvm-amd, $KVER)${L1_KVM_AMD:+, kvm-amd $L1_KVM_AMD}${L1_APPEND:+, L1 kernel $L1_APPEND}" | tee -a "$results"
 	guest-tests/testhost/mk-l1-initrd.sh "$out" "$VMM" || exit 1
@@ -91,7 +93,7 @@ else
 	l1_qemu_cmd 1
 	l1_qemu=(nice -n "$NICE" "${l1_qemu[@]}")
 	: >"$out/qemu.err"
-	r=1 idx=1
+	r=${START%.*} idx=${START#*.}
 	while [ "$boots" -lt "$TESTHOST_BOOTS" ]; do
 		if [ -n "${DEADLINE:-}" ] && [ "$(date -u +%H:%M)" \> "$DEADLINE" ]; then
 			echo "campaign-crash: past the deadline $DEADLINE UTC: no new testhost" | tee -a "$results"
