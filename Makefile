@@ -178,6 +178,12 @@ $(BUILD)/tsan/%: tests/unit/%.c tests/tsan/runner.c tests/tsan/criterion/criteri
 .PHONY: campaign-fuzz campaign-crash
 campaign-fuzz:
 	$(Q)./scripts/campaign-fuzz.sh
+# for scripts/campaign-fuzz.sh's coverage build: the fuzz rule's sources and libraries
+.PHONY: print-fuzz-srcs print-ldlibs
+print-fuzz-srcs:
+	@echo $(CORE_SRCS) $(ASL_GEN) $(FW_GEN)
+print-ldlibs:
+	@echo $(LDLIBS)
 campaign-crash:
 	$(Q)./scripts/campaign-crash.sh
 

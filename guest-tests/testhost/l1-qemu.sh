@@ -21,10 +21,17 @@ l1_qemu_cmd() {
 # silent for FREEZE s (l1-init prints a heartbeat every 20 s, so silence
 # means the TCG testhost froze, not that a job hung).  Sets froze (0 or 1)
 # and qrc (QEMU's exit status); QEMU's stderr is appended to $out/qemu.err.
+# Unless TESTHOST_MONITOR=0, QEMU's monitor listens on LOG.mon and a frozen
+# testhost's CPU state is saved to LOG.frozen before it is killed (what the
+# L1 vCPU was doing: HLT, in a nested guest or not, its local APIC).
 l1_watched() {
-	local log=$1 limit=$2 freeze=$3 append=$4 pid
+	local log=$1 limit=$2 freeze=$3 append=$4 pid mon=()
 	: >"$log"
-	timeout -k 10 "$limit" "${l1_qemu[@]}" -serial "file:$log" -append "$append" \
+	if [ "${TESTHOST_MONITOR:-1}" = 1 ]; then
+		rm -f "$log.mon"
+		mon=(-monitor "unix:$log.mon,server,nowait")
+	fi
+	timeout -k 10 "$limit" "${l1_qemu[@]}" "${mon[@]}" -serial "file:$log" -append "$append" \
 		2>>"$out/qemu.err" </dev/null &
 	pid=$!
 	froze=0
@@ -33,10 +40,39 @@ l1_watched() {
 		if [ $(($(date +%s) - $(stat -c %Y "$log"))) -gt "$freeze" ] &&
 		   kill -0 "$pid" 2>/dev/null; then
 			froze=1
+			[ "${#mon[@]}" -gt 0 ] && l1_dump_state "$log.mon" >"$log.frozen" 2>&1
 			kill "$pid"
 			break
 		fi
 	done
 	wait "$pid"
 	qrc=$?
+}
+
+# l1_dump_state SOCK: the monitor's view of the L1 vCPU, twice 2 s apart
+# (does anything move?)
+l1_dump_state() {
+	python3 - "$1" <<'EOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(3)
+def cmd(c):
+    s.sendall((c + "\n").encode())
+    time.sleep(0.5)
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except socket.timeout:
+        pass
+    sys.stdout.write(out.decode(errors="replace"))
+for rnd in range(2):
+    for c in ("info registers", "info lapic", "info pic", "info irq"):
+        cmd(c)
+    time.sleep(2)
+EOF
 }

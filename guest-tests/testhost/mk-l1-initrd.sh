@@ -77,6 +77,10 @@ if ls "$(dirname "$vmm")"/guest-tests/*.elf >/dev/null 2>&1; then
 	cp "$(dirname "$vmm")"/guest-tests/*.elf "$stage"/th/guest-tests/
 fi
 cp -r "$here" "$stage"/th/testhost
+# the crash-consistency campaign (scripts/campaign-crash.sh builds powercut.so)
+if [ -d "$out/campaign" ]; then
+	cp -r "$out/campaign" "$stage"/th/campaign
+fi
 cp -r "$top"/bench/boot "$stage"/th/bench/boot
 cp -r "$top"/bench/blk "$stage"/th/bench/blk
 if [ "${L1_FIO:-0}" = 1 ]; then

@@ -17,6 +17,8 @@
 #   TESTHOST_FREEZE=75     seconds of console silence that mean a frozen testhost
 #   TESTHOST_BOOTS=20      testhost boots at most (a frozen one is restarted)
 #   FREEZES_PER_CASE=5     a case during which it froze this often fails
+#   TESTHOST_L1_APPEND     more testhost kernel parameters (docs/testhost.md:
+#                          the freeze experiments, e.g. th.kvm_amd=...)
 # Prints "PASS name ..." / "FAIL name ..." per case and, last,
 # "linux-tests: N passed, M failed"; exits non-zero on any failure or on a
 # case that never reported.
@@ -100,7 +102,7 @@ if [ "$where" = direct ]; then
 else
 	guest-tests/testhost/mk-l1-initrd.sh "$out" "$VMM" || exit 1
 	# khugepaged was seen to lock up the TCG testhost while nested guests ran
-	append="console=ttyS0 panic=-1 ${TESTHOST_LOGLEVEL:-quiet} transparent_hugepage=never"
+	append="console=ttyS0 panic=-1 ${TESTHOST_LOGLEVEL:-quiet} transparent_hugepage=never ${TESTHOST_L1_APPEND:-}"
 	[ "$VMM_CMD" = qemu ] && append="$append th.vmm=qemu"
 	. "$here/l1-qemu.sh"
 	l1_qemu_cmd "$TESTHOST_SMP"

@@ -195,6 +195,17 @@ EOF
 	wait $(jobs -p | grep -v -e "^$VM_PID\$" -e "^$idle\$") 2>/dev/null
 	n=$(grep -c '^200$' "$work/many.txt")
 	[ "$n" = 30 ] && ok "30 clients at once" || bad "30 clients at once" "$n of 30 answered 200"
+	# libmicrohttpd's threads (the listener; connections still open) run under
+	# the control socket's seccomp filter (on by default; docs/sandbox.md)
+	nm=0 unf=
+	for t in /proc/$VM_PID/task/*; do
+		case $(cat "$t/comm" 2>/dev/null) in
+		MHD*)	nm=$((nm + 1))
+			grep -q '^Seccomp:[[:space:]]*2' "$t/status" || unf="$unf $(cat "$t/comm")" ;;
+		esac
+	done
+	grep -qx MHD-listen /proc/$VM_PID/task/*/comm && [ -z "$unf" ] && ok "control socket threads under seccomp ($nm)" ||
+		bad "control socket threads under seccomp" "$nm MHD threads, unfiltered:${unf:- none}"
 	wait "$idle"
 	r=$(cat "$work/idle.txt")
 	[[ "$r" == "closed after "* ]] && ok "idle client dropped: $r" || bad "idle client" "$r"

@@ -177,6 +177,49 @@ Test(sandbox, each_role_stops_something)
 	}
 }
 
+/*
+ * The control socket's role, applied the way libmicrohttpd's threads do
+ * (sandbox_apply_once, on every callback): openat fails with EACCES (glibc's
+ * lazy /proc reads fall back), socket() still stops vmm.
+ */
+static void *api_thread(void *arg)
+{
+	long ret;
+
+	(void)arg;
+	if (sandbox_apply_once(SANDBOX_API) || sandbox_apply_once(SANDBOX_API))
+		_exit(CHILD_SETUP);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	ret = syscall(SYS_openat, AT_FDCWD, "/etc/hostname", O_RDONLY);
+	if (ret != -1 || errno != EACCES)
+		_exit(CHILD_NOT_STOPPED);
+#endif
+	ret = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	(void)ret;
+	_exit(CHILD_NOT_STOPPED);
+	return NULL;
+}
+
+static void api_child(void *arg)
+{
+	pthread_t th;
+
+	(void)arg;
+	if (sandbox_init(SANDBOX_ON, NULL) || pthread_create(&th, NULL, api_thread, NULL))
+		_exit(CHILD_SETUP);
+	pthread_join(th, NULL);
+}
+
+Test(sandbox, api_role_applied_once_refuses_openat_stops_socket)
+{
+	struct child_result r;
+
+	run_child(api_child, NULL, &r);
+	cr_assert_eq(r.status, VMM_EXIT_SECCOMP, "status %d, stderr: %s", r.status, r.err);
+	cr_assert(strstr(r.err, "the control socket thread made the forbidden system call socket"),
+		  "stderr: %s", r.err);
+}
+
 /* The same call with --seccomp off / log goes through: the test above can fail. */
 Test(sandbox, off_and_log_let_it_through)
 {

@@ -20,6 +20,7 @@
 #include "api/api_internal.h"
 #include "event_loop.h"
 #include "log.h"
+#include "sandbox/sandbox.h"
 
 #define API_MAX_CLIENTS		32
 #define API_IDLE_TIMEOUT_S	10
@@ -163,6 +164,23 @@ static int body_append(struct request *rq, const char *data, size_t len)
 	return 0;
 }
 
+/*
+ * libmicrohttpd's threads are created inside MHD_start_daemon() and start
+ * no code of ours, so each narrows itself to SANDBOX_API on the first
+ * callback it runs (sandbox_apply_once: once per thread): the listening
+ * thread in the accept-policy callback, before it accepts anything or
+ * starts a connection thread; each connection thread (which inherits
+ * that filter anyway) in its first on_request().  A thread whose filter
+ * cannot be applied refuses the connection.
+ */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	(void)cls;
+	(void)addr;
+	(void)addrlen;
+	return sandbox_apply_once(SANDBOX_API) ? MHD_NO : MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -175,6 +193,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	const char *clen;
 
 	if (!rq) {
+		if (sandbox_apply_once(SANDBOX_API))
+			return MHD_NO;
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
 			return MHD_NO;
@@ -264,7 +284,7 @@ int api_open(const struct api_config *ac, struct api **out)
 		goto err;
 	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 				    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
-				    0, NULL, NULL, on_request, api,
+				    0, on_accept, api, on_request, api,
 				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, api,
 				    MHD_OPTION_LISTEN_SOCKET, api->listen_fd,
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_MAX_CLIENTS,

@@ -71,6 +71,13 @@ int sandbox_apply(enum sandbox_role role);
 int sandbox_apply_kvm(enum sandbox_role role, int vm_fd, int vcpu_fd);
 
 /*
+ * sandbox_apply(role) unless the calling thread already applied role (for
+ * threads a library starts, which run no code of ours before a callback:
+ * libmicrohttpd's).  0 or -errno.
+ */
+int sandbox_apply_once(enum sandbox_role role);
+
+/*
  * Refuses to run setuid/setgid: vmm needs no privilege but access to
  * /dev/kvm (group kvm).  0, or -EPERM after one line on stderr.
  */

@@ -87,9 +87,16 @@ static const char *const sys_main[] = {
 	"timerfd_settime", "timerfd_gettime", "fcntl", "flock", NULL,
 };
 
+/*
+ * libmicrohttpd: its listening thread accepts and starts a thread per
+ * connection (allow_thread_start), both wait in select() or poll().
+ */
 static const char *const sys_api[] = {
-	"accept4", "recvfrom", "recvmsg", "sendto", "sendmsg", "shutdown",
-	"getsockopt", "setsockopt", "fcntl", "eventfd2", NULL,
+	"accept4", "accept", "recvfrom", "recvmsg", "sendto", "sendmsg", "shutdown",
+	"getsockopt", "setsockopt", "getsockname", "getpeername", "fcntl", "eventfd2",
+	"select", "pselect6",
+	"sched_getaffinity",	/* glibc's CPU count, its last fallback (below) */
+	NULL,
 };
 
 static const char *const sys_net[] = {
@@ -445,7 +452,22 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role, int vm_fd, int vcp
 		break;
 	case SANDBOX_API:
 		if (!ret)
+			ret = allow_thread_start(ctx);
+		if (!ret)
 			ret = allow_names(ctx, sys_api);
+		/*
+		 * libmicrohttpd's many short threads make glibc's malloc use
+		 * thread arenas, which read /proc lazily at run time (the CPU
+		 * count when the 9th arena is made, overcommit_memory when one
+		 * shrinks).  Both fall back when the open fails (the CPU count
+		 * to sched_getaffinity), so here openat fails with EACCES
+		 * instead of stopping vmm: no file is opened either way.
+		 */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+		/* (sanitizer builds allow openat for their runtime: sys_sanitizer) */
+		if (!ret)
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+#endif
 		if (!ret)
 			ret = allow_names(ctx, sys_poll);
 		break;
@@ -504,6 +526,13 @@ int sandbox_apply_kvm(enum sandbox_role role, int vm_fd, int vcpu_fd)
 	log_debug("seccomp: %s thread filtered (%s)", role_names[role],
 		  sandbox_mode_name(sandbox_mode));
 	return 0;
+}
+
+int sandbox_apply_once(enum sandbox_role role)
+{
+	if (sandbox_thread_role == (int)role)
+		return 0;
+	return sandbox_apply(role);
 }
 
 int sandbox_check_privilege(void)
