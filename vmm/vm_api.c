@@ -265,10 +265,12 @@ static void snapshot_work(void *arg)
 		c->ret = vm_snapshot(c->va->vm, c->url, c->resume, c->err, c->errlen);
 }
 
-/* Empty vmm: the VM comes from the snapshot; main() then runs it (as after vm.boot). */
-static void restore_work(void *arg)
+/*
+ * Empty vmm: the VM comes from a snapshot (vm.restore) or from a migration
+ * source (vm.receive-migration); main() then runs it, as after vm.boot.
+ */
+static void load_vm(struct state_call *c, bool incoming)
 {
-	struct state_call *c = arg;
 	struct vm_api *va = c->va;
 	bool refused = false;
 
@@ -281,8 +283,12 @@ static void restore_work(void *arg)
 		c->ret = -EBUSY;
 		return;
 	}
-	c->ret = vm_restore(va->vm, va->cfg, va->cfg_arena, c->url, c->resume, &refused,
-			    c->err, c->errlen);
+	if (incoming)
+		c->ret = vm_incoming(va->vm, va->cfg, va->cfg_arena, c->url, &refused, c->err,
+				     c->errlen);
+	else
+		c->ret = vm_restore(va->vm, va->cfg, va->cfg_arena, c->url, c->resume, &refused,
+				    c->err, c->errlen);
 	if (c->ret) {
 		free(*va->cfg_arena);
 		*va->cfg_arena = NULL;
@@ -294,33 +300,14 @@ static void restore_work(void *arg)
 	api_set_boot_requested(va->api);
 }
 
-/* Empty vmm: waits for a migration source; main() then runs the VM (as after vm.boot). */
+static void restore_work(void *arg)
+{
+	load_vm(arg, false);
+}
+
 static void receive_work(void *arg)
 {
-	struct state_call *c = arg;
-	struct vm_api *va = c->va;
-	bool refused = false;
-
-	if (api_closing(va->api)) {
-		c->ret = -ESHUTDOWN;
-		return;
-	}
-	if (va->vm_live || va->quit || api_pending_config(va->api)) {
-		snprintf(c->err, c->errlen, "this vmm already has a VM");
-		c->ret = -EBUSY;
-		return;
-	}
-	c->ret = vm_incoming(va->vm, va->cfg, va->cfg_arena, c->url, &refused, c->err,
-			     c->errlen);
-	if (c->ret) {
-		free(*va->cfg_arena);
-		*va->cfg_arena = NULL;
-		if (refused)
-			c->ret = -EINVAL;
-		return;
-	}
-	vm_api_attach(va);
-	api_set_boot_requested(va->api);
+	load_vm(arg, true);
 }
 
 static int state_op(struct api *api, ev_work_fn fn, const char *url, bool resume,
